@@ -1,0 +1,2 @@
+//! Pure analysis over slices of values: no bus, no callbacks. The live callbacks and the command line
+//! both use these functions, so offline and online judgements agree.

@@ -1,0 +1,1 @@
+//! Ready-made callbacks, one per file.
