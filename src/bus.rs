@@ -173,6 +173,14 @@ impl Bus {
         self
     }
 
+    /// The first callback of type `T` on this bus, if it exposes itself through
+    /// [`Callback::as_any`] (all of curvewatch's stateful callbacks do).
+    pub fn callback<T: Callback + 'static>(&self) -> Option<&T> {
+        self.slots
+            .iter()
+            .find_map(|s| s.callback.as_any().and_then(|a| a.downcast_ref::<T>()))
+    }
+
     /// Names of the callbacks, in dispatch order.
     pub fn callback_names(&self) -> impl Iterator<Item = &str> {
         self.slots.iter().map(|s| s.name.as_str())

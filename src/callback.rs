@@ -1,5 +1,6 @@
 //! The [`Callback`] trait: one method per lifecycle event, each a no-op by default.
 
+use std::any::Any;
 use std::fmt;
 
 use crate::context::Context;
@@ -128,6 +129,12 @@ pub trait Callback: Send {
     fn load_state(&mut self, _state: serde_json::Value) -> CallbackResult {
         Ok(())
     }
+
+    /// This callback as `Any`, so that [`Bus::callback`](crate::Bus::callback) can hand it back by type
+    /// after the run (to read a verdict, a best value). Implement as `Some(self)`; `None` by default.
+    fn as_any(&self) -> Option<&dyn Any> {
+        None
+    }
 }
 
 impl fmt::Debug for dyn Callback {
@@ -167,6 +174,9 @@ impl<C: Callback + ?Sized> Callback for Box<C> {
     }
     fn load_state(&mut self, state: serde_json::Value) -> CallbackResult {
         (**self).load_state(state)
+    }
+    fn as_any(&self) -> Option<&dyn Any> {
+        (**self).as_any()
     }
 }
 
