@@ -406,3 +406,75 @@ fn history_round_trips_through_json_and_csv_files() {
     );
     std::fs::remove_dir_all(&dir).unwrap();
 }
+
+/// A writer into a shared buffer, for capturing tracing output.
+#[derive(Clone, Default)]
+struct Captured(Arc<Mutex<Vec<u8>>>);
+
+impl std::io::Write for Captured {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.0.lock().unwrap().extend_from_slice(buf);
+        Ok(buf.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+#[test]
+fn diagnoses_are_tracing_events_with_structured_fields_and_level_by_severity() {
+    let out = Captured::default();
+    let writer = out.clone();
+    let subscriber = tracing_subscriber::fmt()
+        .with_writer(move || writer.clone())
+        .with_ansi(false)
+        .with_max_level(tracing::Level::TRACE)
+        .finish();
+    tracing::subscriber::with_default(subscriber, || {
+        let mut bus = Bus::new().with(Watcher { last: None });
+        let val = bus.metric(Split::Valid, "loss");
+        bus.eval_end(&EvalEnd::new(10, 0, &[(val, 1.0)])).unwrap();
+        bus.eval_end(&EvalEnd::new(20, 1, &[(val, 1.5)])).unwrap();
+    });
+    let text = String::from_utf8(out.0.lock().unwrap().clone()).unwrap();
+    let line = text
+        .lines()
+        .find(|l| l.contains("curvewatch::diagnosis"))
+        .unwrap_or_else(|| panic!("no diagnosis event in:\n{text}"));
+    assert!(
+        line.contains("WARN"),
+        "a warning diagnosis logs at WARN: {line}"
+    );
+    for field in [
+        "kind=\"overfitting\"",
+        "step=20",
+        "epoch=1",
+        "metric=\"valid/loss\"",
+        "value=1.5",
+        "recommendation=\"stop soon\"",
+        "val loss rose",
+    ] {
+        assert!(line.contains(field), "missing {field} in {line}");
+    }
+}
+
+#[test]
+fn step_timing_is_opt_in() {
+    struct SeesTime(Arc<Mutex<Vec<bool>>>);
+    impl Callback for SeesTime {
+        fn on_step_end(&mut self, _: &mut Context<'_>, ev: &StepEnd<'_>) -> CallbackResult {
+            self.0.lock().unwrap().push(ev.time.is_some());
+            Ok(())
+        }
+    }
+    let seen = Arc::new(Mutex::new(Vec::new()));
+    let mut off = Bus::new().with(SeesTime(seen.clone()));
+    let mut on = Bus::new()
+        .with_step_timing(true)
+        .with(SeesTime(seen.clone()));
+    off.step_end(&StepEnd::new(1, &[])).unwrap();
+    on.step_end(&StepEnd::new(1, &[])).unwrap();
+    off.step_end(&StepEnd::new(2, &[]).with_time(std::time::Duration::from_millis(5)))
+        .unwrap();
+    assert_eq!(*seen.lock().unwrap(), vec![false, true, true]);
+}
