@@ -44,6 +44,7 @@ mod diagnosis;
 mod event;
 mod history;
 pub mod persist;
+pub mod render;
 mod summary;
 
 pub use bus::{Bus, BusError, FaultPolicy};

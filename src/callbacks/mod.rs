@@ -4,6 +4,8 @@ pub mod early_stopping;
 pub mod lr_diagnosis;
 mod monitor;
 pub mod overfitting;
+pub mod plot;
+pub mod progress;
 pub mod reduce_lr;
 pub mod spike_guard;
 pub mod underfitting;
