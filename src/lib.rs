@@ -43,6 +43,7 @@ mod control;
 mod diagnosis;
 mod event;
 mod history;
+pub mod import;
 pub mod persist;
 pub mod render;
 mod summary;
