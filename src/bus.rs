@@ -12,7 +12,7 @@ use crate::diagnosis::Diagnosis;
 use crate::event::{
     EpochBegin, EpochEnd, EvalEnd, MetricKey, Split, StepEnd, TrainBegin, TrainEnd,
 };
-use crate::history::History;
+use crate::history::{History, Origin};
 use crate::persist::PersistError;
 use crate::summary::{Fault, RunSummary};
 
@@ -260,10 +260,11 @@ impl Bus {
             ev.time = Some(self.elapsed());
         }
         let epoch = ev.epoch_position();
-        self.record_all(ev.metrics, ev.step, epoch);
+        self.record_all(Origin::Step, ev.metrics, ev.step, epoch);
         if let Some(lr) = ev.lr {
             self.control.lr = Some(lr);
-            self.history.record(self.lr_key, ev.step, epoch, lr);
+            self.history
+                .record_from(Origin::Step, self.lr_key, ev.step, epoch, lr);
         }
         self.at(ev.step, ev.epoch);
         self.counts.steps += 1;
@@ -274,7 +275,7 @@ impl Bus {
     pub fn eval_end(&mut self, ev: &EvalEnd<'_>) -> Result<Decision, BusError> {
         let mut ev = *ev;
         ev.time = self.elapsed();
-        self.record_all(ev.metrics, ev.step, ev.epoch_position());
+        self.record_all(Origin::Eval, ev.metrics, ev.step, ev.epoch_position());
         self.at(ev.step, ev.epoch);
         self.counts.evals += 1;
         self.dispatch("eval_end", |cb, ctx| cb.on_eval_end(ctx, &ev))
@@ -284,7 +285,7 @@ impl Bus {
     pub fn epoch_end(&mut self, ev: &EpochEnd<'_>) -> Result<Decision, BusError> {
         let mut ev = *ev;
         ev.time = self.elapsed();
-        self.record_all(ev.metrics, ev.step, ev.epoch as f64);
+        self.record_all(Origin::Epoch, ev.metrics, ev.step, ev.epoch as f64);
         self.at(ev.step, ev.epoch);
         self.counts.epochs += 1;
         self.dispatch("epoch_end", |cb, ctx| cb.on_epoch_end(ctx, &ev))
@@ -415,9 +416,9 @@ impl Bus {
     }
 
     #[inline]
-    fn record_all(&mut self, metrics: &[(MetricKey, f64)], step: u64, epoch: f64) {
+    fn record_all(&mut self, origin: Origin, metrics: &[(MetricKey, f64)], step: u64, epoch: f64) {
         for &(key, value) in metrics {
-            if !self.history.record(key, step, epoch, value) {
+            if !self.history.record_from(origin, key, step, epoch, value) {
                 self.drop_point(key);
             }
         }

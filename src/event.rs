@@ -51,9 +51,21 @@ impl MetricKey {
     }
 }
 
+/// The largest epoch fraction stored: a fraction of 1 (the last batch) is kept just below the next
+/// epoch, so that `floor(position)` always gives back the epoch a point belongs to.
+pub const MAX_EPOCH_FRACTION: f32 = 0.999;
+
 /// Looks up `key` in a metric slice (a linear scan: event slices hold a handful of metrics).
 pub(crate) fn lookup(metrics: &[(MetricKey, f64)], key: MetricKey) -> Option<f64> {
     metrics.iter().find(|(k, _)| *k == key).map(|(_, v)| *v)
+}
+
+fn clamp_fraction(f: f32) -> f32 {
+    if f.is_nan() {
+        0.0
+    } else {
+        f.clamp(0.0, MAX_EPOCH_FRACTION)
+    }
 }
 
 /// Sent once before the first step (or the first step after a resume).
@@ -178,9 +190,10 @@ impl<'a> StepEnd<'a> {
         self
     }
 
-    /// Sets the fraction of the epoch done after this step (clamped to `[0, 1]`).
+    /// Sets the fraction of the epoch done after this step, clamped to `[0, MAX_EPOCH_FRACTION]`
+    /// (so the last batch's 1.0 is kept as 0.999 and stays within its epoch); NaN counts as 0.
     pub fn with_epoch_fraction(mut self, fraction: f32) -> Self {
-        self.epoch_fraction = Some(fraction.clamp(0.0, 1.0));
+        self.epoch_fraction = Some(clamp_fraction(fraction));
         self
     }
 
@@ -229,9 +242,10 @@ impl<'a> EvalEnd<'a> {
         }
     }
 
-    /// Sets the fraction of the epoch done when the evaluation ran (clamped to `[0, 1]`).
+    /// Sets the fraction of the epoch done when the evaluation ran, clamped to
+    /// `[0, MAX_EPOCH_FRACTION]`; NaN counts as 0.
     pub fn with_epoch_fraction(mut self, fraction: f32) -> Self {
-        self.epoch_fraction = Some(fraction.clamp(0.0, 1.0));
+        self.epoch_fraction = Some(clamp_fraction(fraction));
         self
     }
 
@@ -321,6 +335,18 @@ mod tests {
     #[test]
     fn epoch_fraction_is_clamped() {
         let ev = EvalEnd::new(1, 0, &[]).with_epoch_fraction(3.0);
-        assert_eq!(ev.epoch_fraction, Some(1.0));
+        assert_eq!(ev.epoch_fraction, Some(MAX_EPOCH_FRACTION));
+        let last = StepEnd::new(1, &[]).with_epoch(4).with_epoch_fraction(1.0);
+        assert_eq!(
+            last.epoch_position().floor(),
+            4.0,
+            "the last batch stays in its epoch"
+        );
+        assert_eq!(
+            StepEnd::new(1, &[])
+                .with_epoch_fraction(f32::NAN)
+                .epoch_fraction,
+            Some(0.0)
+        );
     }
 }

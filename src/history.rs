@@ -16,10 +16,24 @@ use crate::persist::{self, PersistError};
 pub struct Series {
     split: Split,
     name: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    origin: Option<Origin>,
     steps: Vec<u64>,
     epochs: Vec<f32>,
     #[serde(with = "crate::persist::floats")]
     values: Vec<f64>,
+}
+
+/// Which kind of event first recorded a series; a replay sends its points back through the same kind.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Origin {
+    /// Recorded from [`StepEnd`](crate::StepEnd) events.
+    Step,
+    /// Recorded from [`EvalEnd`](crate::EvalEnd) events.
+    Eval,
+    /// Recorded from [`EpochEnd`](crate::EpochEnd) events.
+    Epoch,
 }
 
 impl Series {
@@ -27,6 +41,7 @@ impl Series {
         Series {
             split,
             name: name.to_owned(),
+            origin: None,
             steps: Vec::new(),
             epochs: Vec::new(),
             values: Vec::new(),
@@ -41,6 +56,16 @@ impl Series {
     /// The metric's name, e.g. `loss`.
     pub fn name(&self) -> &str {
         &self.name
+    }
+
+    /// `split/name`, e.g. `valid/loss`.
+    pub fn label(&self) -> String {
+        format!("{}/{}", self.split, self.name)
+    }
+
+    /// The kind of event that recorded this series, if known (imported logs may not say).
+    pub fn origin(&self) -> Option<Origin> {
+        self.origin
     }
 
     /// Global step of each point.
@@ -201,6 +226,35 @@ impl History {
                 true
             }
             None => false,
+        }
+    }
+
+    /// Appends one point recorded by an event of kind `origin` (kept on the series' first point).
+    #[inline]
+    pub fn record_from(
+        &mut self,
+        origin: Origin,
+        key: MetricKey,
+        step: u64,
+        epoch: f64,
+        value: f64,
+    ) -> bool {
+        match self.series.get_mut(key.index()) {
+            Some(s) => {
+                if s.origin.is_none() {
+                    s.origin = Some(origin);
+                }
+                s.push(step, epoch as f32, value);
+                true
+            }
+            None => false,
+        }
+    }
+
+    /// Sets the origin of a series (for importers that know which event a metric came from).
+    pub fn set_origin(&mut self, key: MetricKey, origin: Origin) {
+        if let Some(s) = self.series.get_mut(key.index()) {
+            s.origin = Some(origin);
         }
     }
 

@@ -46,6 +46,7 @@ mod history;
 pub mod import;
 pub mod persist;
 pub mod render;
+mod replay;
 mod summary;
 
 pub use bus::{Bus, BusError, FaultPolicy};
@@ -54,7 +55,11 @@ pub use checkpoint::{Checkpoint, SavedCallback, CHECKPOINT_FORMAT};
 pub use context::Context;
 pub use control::{Decision, StopReason};
 pub use diagnosis::{Diagnosis, DiagnosisKind, Evidence, Severity};
-pub use event::{EpochBegin, EpochEnd, EvalEnd, MetricKey, Split, StepEnd, TrainBegin, TrainEnd};
-pub use history::{History, Series};
+pub use event::{
+    EpochBegin, EpochEnd, EvalEnd, MetricKey, Split, StepEnd, TrainBegin, TrainEnd,
+    MAX_EPOCH_FRACTION,
+};
+pub use history::{History, Origin, Series};
 pub use persist::PersistError;
+pub use replay::{replay, ReplayOptions, ReplayOutcome};
 pub use summary::{Fault, RunSummary};
