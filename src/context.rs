@@ -43,9 +43,10 @@ impl<'a> Context<'a> {
         self.epoch
     }
 
-    /// The learning rate in force: the last one the loop reported or a callback requested.
+    /// The learning rate in force: the last one the loop reported or a callback requested (the loop
+    /// is expected to apply a request; its next report wins either way).
     pub fn lr(&self) -> Option<f64> {
-        self.control.new_lr.or(self.control.lr)
+        self.control.lr
     }
 
     /// The name under which the bus knows the current callback.
@@ -79,6 +80,7 @@ impl<'a> Context<'a> {
     pub fn set_lr(&mut self, lr: f64) {
         if lr.is_finite() && lr >= 0.0 {
             self.control.new_lr = Some(lr);
+            self.control.lr = Some(lr);
         }
     }
 

@@ -299,11 +299,10 @@ fn diagnoses_reach_every_callback_and_the_summary() {
     );
     let next = bus.step_end(&StepEnd::new(3, &[(loss, 1.0)])).unwrap();
     assert_eq!(next.new_lr(), None, "an LR request lasts one event");
-    assert_eq!(
-        bus.lr(),
-        Some(0.5),
-        "the loop has not reported the new LR yet"
-    );
+    assert_eq!(bus.lr(), Some(0.05), "the requested LR is the one in force");
+    bus.step_end(&StepEnd::new(4, &[(loss, 1.0)]).with_lr(0.2))
+        .unwrap();
+    assert_eq!(bus.lr(), Some(0.2), "the loop's next report wins");
 
     let diagnoses = bus.diagnoses();
     assert_eq!(diagnoses.len(), 1);
