@@ -227,6 +227,31 @@ fn the_scale_free_measures_match_the_trend_module() {
 }
 
 #[test]
+fn the_lr_of_a_skipped_loss_is_still_noted_live_and_offline() {
+    // Found by the property test: a NaN loss reported with a new learning rate, as the last value.
+    let mut losses = vec![0.0; 23];
+    losses.push(f64::NAN);
+    let mut lrs = vec![0.0; 23];
+    lrs.push(f64::MAX);
+    let cfg = LrDiagnosisConfig::new();
+    let offline = diagnose_lr(&losses, Some(&lrs), &cfg);
+    let (mut bus, key) = bus_with(LrDiagnosis::new());
+    for (i, (&l, &lr)) in losses.iter().zip(&lrs).enumerate() {
+        bus.step_end(&StepEnd::new(i as u64 + 1, &[(key, l)]).with_lr(lr))
+            .unwrap();
+    }
+    let live = bus.callback::<LrDiagnosis>().unwrap().assessment();
+    assert_eq!(
+        (offline.lr, offline.peak_lr),
+        (Some(f64::MAX), Some(f64::MAX))
+    );
+    assert_eq!(
+        serde_json::to_string(&live).unwrap(),
+        serde_json::to_string(&offline).unwrap()
+    );
+}
+
+#[test]
 fn configuration_is_checked() {
     let cfg = LrDiagnosisConfig::new();
     assert_eq!((cfg.window(), cfg.min_points()), (50, 20));
