@@ -1,1 +1,377 @@
-//! (in progress)
+//! [`SpikeGuard`]: catches loss and gradient-norm spikes and non-finite values, and reports them,
+//! stops training, or asks for a learning-rate cut.
+//!
+//! A spike is a value above `mean + k·std` of a trailing window of the metric's previous values
+//! (OLMo's rule: k = 6 over the last 128 values; both configurable). The spike itself is not admitted
+//! into the window, so one spike does not raise the bar for the next; the window must hold
+//! `min_fill` values (default 32) before anything is judged. Should values stay above the bar for
+//! `min_fill` values in a row, the metric has moved to a new level: the window is emptied and
+//! learns the new level (the spikes were counted and reported). A NaN or ±inf value is a
+//! non-finite event; it never enters the window either.
+//!
+//! One guard watches one metric ([`SpikeGuard::loss`], [`SpikeGuard::grad_norm`],
+//! [`SpikeGuard::new`]). Spikes and non-finite values each have their own [`SpikeAction`]: by
+//! default a spike is reported and a non-finite value stops training (rule `non_finite`). A stop for
+//! a spike carries the rule `loss_spike` (or `grad_norm_spike` for a gradient-norm guard). Each
+//! episode (a run of consecutive spikes, or of consecutive non-finite values) is reported and acted
+//! on once; every value is counted ([`SpikeGuard::counts`]).
+
+mod action;
+#[cfg(test)]
+mod tests;
+
+use std::any::Any;
+use std::num::NonZeroUsize;
+
+use serde::{Deserialize, Serialize};
+
+pub use action::{
+    LrFactor, SpikeAction, SpikeCounts, SpikeGuardError, DEFAULT_K, DEFAULT_MIN_FILL,
+    DEFAULT_WINDOW,
+};
+
+use super::monitor::Monitor;
+use crate::analysis::trend::RollingStats;
+use crate::callback::{state_from_value, state_to_value, Callback, CallbackError, CallbackResult};
+use crate::context::Context;
+use crate::diagnosis::{Diagnosis, DiagnosisKind, Severity};
+use crate::event::{EpochEnd, EvalEnd, MetricKey, Split, StepEnd};
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+struct State {
+    window: RollingStats,
+    counts: SpikeCounts,
+    /// Consecutive spikes so far (0 outside a spike episode).
+    run: usize,
+    in_non_finite: bool,
+    step_values: bool,
+}
+
+/// Watches one metric for spikes and non-finite values; see the [module docs](self).
+///
+/// Per value: O(1), no allocation (the window is allocated by the constructor).
+///
+/// ```
+/// use curvewatch::callbacks::spike_guard::{SpikeAction, SpikeGuard};
+/// use curvewatch::{Bus, DiagnosisKind, Split, StepEnd};
+///
+/// let mut bus = Bus::new();
+/// bus.add(SpikeGuard::loss().with_spike_action(SpikeAction::Stop));
+/// let loss = bus.metric(Split::Train, "loss");
+/// for step in 1..=100u64 {
+///     let l = if step == 80 { 9.0 } else { 2.0 + 0.01 * ((step * 7) % 5) as f64 };
+///     if bus.step_end(&StepEnd::new(step, &[(loss, l)])).unwrap().should_stop() {
+///         break;
+///     }
+/// }
+/// let stop = bus.stop_reason().unwrap();
+/// assert_eq!((stop.rule.as_ref(), stop.step), ("loss_spike", 80));
+/// assert_eq!(bus.diagnoses()[0].kind, DiagnosisKind::LossSpike);
+/// assert_eq!(bus.callback::<SpikeGuard>().unwrap().counts().spikes, 1);
+/// ```
+pub struct SpikeGuard {
+    monitor: Monitor,
+    kind: DiagnosisKind,
+    k: f64,
+    min_fill: usize,
+    on_spike: SpikeAction,
+    on_non_finite: SpikeAction,
+    state: State,
+    label: String,
+}
+
+impl SpikeGuard {
+    /// Guards `train/loss` (diagnosis kind `loss_spike`).
+    pub fn loss() -> Self {
+        Self::with_kind(Split::Train, "loss", DiagnosisKind::LossSpike)
+    }
+
+    /// Guards `train/grad_norm` (diagnosis kind `grad_norm_spike`).
+    pub fn grad_norm() -> Self {
+        Self::with_kind(Split::Train, "grad_norm", DiagnosisKind::GradNormSpike)
+    }
+
+    /// Guards `split/metric`: a gradient-norm guard when the name contains `grad`, a loss guard
+    /// otherwise.
+    pub fn new(split: Split, metric: &str) -> Self {
+        let kind = if metric.to_ascii_lowercase().contains("grad") {
+            DiagnosisKind::GradNormSpike
+        } else {
+            DiagnosisKind::LossSpike
+        };
+        Self::with_kind(split, metric, kind)
+    }
+
+    fn with_kind(split: Split, metric: &str, kind: DiagnosisKind) -> Self {
+        let monitor = Monitor::new(split, metric);
+        SpikeGuard {
+            label: monitor.label(),
+            monitor,
+            kind,
+            k: DEFAULT_K,
+            min_fill: DEFAULT_MIN_FILL,
+            on_spike: SpikeAction::Report,
+            on_non_finite: SpikeAction::Stop,
+            state: State {
+                window: default_window(),
+                counts: SpikeCounts::default(),
+                run: 0,
+                in_non_finite: false,
+                step_values: false,
+            },
+        }
+    }
+
+    /// Sets the threshold in standard deviations (finite, > 0; default 6).
+    pub fn with_k(mut self, k: f64) -> Result<Self, SpikeGuardError> {
+        if !(k.is_finite() && k > 0.0) {
+            return Err(SpikeGuardError::K(k));
+        }
+        self.k = k;
+        Ok(self)
+    }
+
+    /// Sets the trailing window (default 128 values; allocates it, dropping what was seen). A
+    /// `min_fill` above the new window is lowered to it.
+    pub fn with_window(mut self, window: NonZeroUsize) -> Result<Self, SpikeGuardError> {
+        self.state.window = RollingStats::new(window)?;
+        self.min_fill = self.min_fill.min(window.get()).max(2);
+        Ok(self)
+    }
+
+    /// Sets how many values the window must hold before spikes are judged (2..=window; default 32).
+    pub fn with_min_fill(mut self, min_fill: usize) -> Result<Self, SpikeGuardError> {
+        let window = self.state.window.capacity();
+        if !(2..=window).contains(&min_fill) {
+            return Err(SpikeGuardError::MinFill { min_fill, window });
+        }
+        self.min_fill = min_fill;
+        Ok(self)
+    }
+
+    /// What to do when a spike episode starts (default [`SpikeAction::Report`]).
+    pub fn with_spike_action(mut self, action: SpikeAction) -> Self {
+        self.on_spike = action;
+        self
+    }
+
+    /// What to do when a run of non-finite values starts (default [`SpikeAction::Stop`]).
+    pub fn with_non_finite_action(mut self, action: SpikeAction) -> Self {
+        self.on_non_finite = action;
+        self
+    }
+
+    /// Spikes, non-finite values, their last steps, and learning-rate cuts so far.
+    pub fn counts(&self) -> SpikeCounts {
+        self.state.counts
+    }
+
+    /// Mean and standard deviation of the window now (`None` below 2 values).
+    pub fn baseline(&self) -> Option<(f64, f64)> {
+        Some((self.state.window.mean()?, self.state.window.std()?))
+    }
+
+    /// `split/metric` of the guarded metric.
+    pub fn metric(&self) -> &str {
+        &self.label
+    }
+
+    /// The diagnosis kind of a spike (`loss_spike` or `grad_norm_spike`).
+    pub fn kind(&self) -> DiagnosisKind {
+        self.kind
+    }
+
+    /// The stop rule of a spike: `loss_spike` or `grad_norm_spike`.
+    pub fn spike_rule(&self) -> &'static str {
+        self.kind.as_str()
+    }
+
+    fn observe(&mut self, ctx: &mut Context<'_>, value: f64) {
+        if !value.is_finite() {
+            self.non_finite(ctx, value);
+            return;
+        }
+        self.state.in_non_finite = false;
+        let w = &self.state.window;
+        if w.len() >= self.min_fill {
+            // Only a value above the mean can be a spike: the std (a square root) is needed then.
+            if let Some(mean) = w.mean().filter(|m| value > *m) {
+                let std = w.std().unwrap_or(0.0);
+                // A constant window still needs a (tiny) margin: 1e-12 of the level.
+                let spread = std.max(1e-12 * mean.abs()).max(f64::MIN_POSITIVE);
+                let bar = mean + self.k * spread;
+                if value > bar {
+                    self.spike(ctx, value, mean, std, bar);
+                    return;
+                }
+            }
+        }
+        self.state.run = 0;
+        self.state.window.push(value);
+    }
+
+    fn spike(&mut self, ctx: &mut Context<'_>, value: f64, mean: f64, std: f64, bar: f64) {
+        let step = ctx.step();
+        let s = &mut self.state;
+        s.counts.spikes += 1;
+        s.counts.last_spike_step = Some(step);
+        s.run += 1;
+        if s.run == 1 {
+            let n = s.window.len();
+            let z = (value - mean) / std;
+            let d = Diagnosis::new(
+                self.kind,
+                Severity::Warning,
+                format!(
+                    "{} spiked to {value:.4} at z = {z:.1} (mean {mean:.4}, std {std:.4} over the \
+                     last {n} values; bar {bar:.4} at k = {})",
+                    self.label, self.k
+                ),
+            )
+            .with_metric(self.label.clone())
+            .with_value(value)
+            .with_threshold(bar)
+            .with_evidence("value", value)
+            .with_evidence("mean", mean)
+            .with_evidence("std", std)
+            .with_evidence("k", self.k)
+            .with_evidence("z_score", z)
+            .with_evidence("window", n as f64)
+            .with_recommendation(self.spike_advice());
+            let rule = self.spike_rule();
+            self.act(ctx, self.on_spike, d, rule);
+        }
+        if self.state.run >= self.min_fill {
+            // The metric has moved to a new level: learn it afresh.
+            self.state.window.clear();
+            self.state.run = 0;
+        }
+    }
+
+    fn spike_advice(&self) -> &'static str {
+        if self.kind == DiagnosisKind::GradNormSpike {
+            "clip gradients near their typical norm; if spikes recur, lower the learning rate or \
+             raise Adam's epsilon"
+        } else {
+            "one spike is usually harmless; if they recur, lower the learning rate, clip gradients, \
+             or skip the offending batches"
+        }
+    }
+
+    fn non_finite(&mut self, ctx: &mut Context<'_>, value: f64) {
+        let step = ctx.step();
+        let s = &mut self.state;
+        s.counts.non_finite += 1;
+        s.counts.last_non_finite_step = Some(step);
+        s.run = 0;
+        if s.in_non_finite {
+            return;
+        }
+        s.in_non_finite = true;
+        let mut d = Diagnosis::new(
+            DiagnosisKind::NonFinite,
+            Severity::Critical,
+            format!("{} became {value} at step {step}", self.label),
+        )
+        .with_metric(self.label.clone())
+        .with_value(value)
+        .with_evidence("value", value)
+        .with_recommendation(
+            "lower the learning rate, clip gradients, and look for log(0) or a division by zero \
+             in the loss; with fp16, use loss scaling or bf16",
+        );
+        if let Some((mean, std)) = self.baseline() {
+            d = d
+                .with_evidence("last_mean", mean)
+                .with_evidence("last_std", std);
+        }
+        self.act(ctx, self.on_non_finite, d, "non_finite");
+    }
+
+    fn act(
+        &mut self,
+        ctx: &mut Context<'_>,
+        action: SpikeAction,
+        mut d: Diagnosis,
+        rule: &'static str,
+    ) {
+        match action {
+            SpikeAction::Report => {}
+            SpikeAction::Stop => ctx.stop(rule, d.message.clone()),
+            SpikeAction::CutLr(f) => match ctx.lr() {
+                Some(lr) if lr.is_finite() && lr > 0.0 => {
+                    let new = lr * f.get();
+                    ctx.set_lr(new);
+                    self.state.counts.lr_cuts += 1;
+                    d = d
+                        .with_evidence("lr_before", lr)
+                        .with_evidence("lr_after", new);
+                    d.message
+                        .push_str(&format!("; learning rate cut {lr:.3e} -> {new:.3e}"));
+                }
+                _ => d.message.push_str("; learning rate unknown, not cut"),
+            },
+        }
+        ctx.emit(d);
+    }
+
+    /// Judges the guarded metric if `metrics` carries it; returns whether it did.
+    fn guard(&mut self, ctx: &mut Context<'_>, metrics: &[(MetricKey, f64)]) -> bool {
+        match self.monitor.value_in(ctx, metrics) {
+            Some(v) => {
+                self.observe(ctx, v);
+                true
+            }
+            None => false,
+        }
+    }
+}
+
+fn default_window() -> RollingStats {
+    // DEFAULT_WINDOW is far below trend::MAX_WINDOW; only an allocation failure (which aborts the
+    // process before this could see it) could make this fail.
+    RollingStats::new(NonZeroUsize::MIN.saturating_add(DEFAULT_WINDOW - 1))
+        .expect("a 128-value window is within MAX_WINDOW")
+}
+
+impl Callback for SpikeGuard {
+    fn on_step_end(&mut self, ctx: &mut Context<'_>, ev: &StepEnd<'_>) -> CallbackResult {
+        if self.guard(ctx, ev.metrics) {
+            self.state.step_values = true;
+        }
+        Ok(())
+    }
+
+    fn on_eval_end(&mut self, ctx: &mut Context<'_>, ev: &EvalEnd<'_>) -> CallbackResult {
+        self.guard(ctx, ev.metrics);
+        Ok(())
+    }
+
+    fn on_epoch_end(&mut self, ctx: &mut Context<'_>, ev: &EpochEnd<'_>) -> CallbackResult {
+        // Epoch-level values (means) would not mix with per-step ones in one window.
+        if !self.state.step_values {
+            self.guard(ctx, ev.metrics);
+        }
+        Ok(())
+    }
+
+    fn save_state(&self) -> Result<Option<serde_json::Value>, CallbackError> {
+        state_to_value(&self.state)
+    }
+
+    fn load_state(&mut self, state: serde_json::Value) -> CallbackResult {
+        let s: State = state_from_value(state)?;
+        let (saved, ours) = (s.window.capacity(), self.state.window.capacity());
+        if saved != ours {
+            return Err(CallbackError::new(format!(
+                "saved window of {saved} values does not match the configured window of {ours}"
+            )));
+        }
+        self.state = s;
+        Ok(())
+    }
+
+    fn as_any(&self) -> Option<&dyn Any> {
+        Some(self)
+    }
+}

@@ -1,0 +1,273 @@
+//! The streaming state behind both the live callback and [`diagnose_lr`](super::diagnose_lr): the
+//! window, the level's start and running minimum, the learning-rate history, and the rules.
+
+use serde::{Deserialize, Serialize};
+
+use super::assessment::{LrAssessment, LrFinding};
+use super::config::{LrDiagnosisConfig, LrThresholds};
+use super::window::{Window, WindowStats, LEVEL_SPAN};
+
+/// A learning rate counts as changed when it moves by more than this fraction (float jitter of a
+/// schedule is not a change).
+const LR_TOLERANCE: f64 = 1e-9;
+
+/// A rise counts as begun once the level stands this many noise units above its minimum: the
+/// learning rate in force then is reported as the one at which the rise began.
+const RISE_START_SIGMA: f64 = 3.0;
+
+/// What the learning-rate history says around the current window.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Serialize, Deserialize)]
+struct LrHistory {
+    #[serde(with = "crate::persist::opt_float")]
+    last: Option<f64>,
+    #[serde(with = "crate::persist::opt_float")]
+    peak: Option<f64>,
+    /// Value count at the last increase / decrease of the learning rate.
+    last_rise_at: Option<u64>,
+    last_drop_at: Option<u64>,
+    /// Learning rate in force when the level first stood [`RISE_START_SIGMA`] noise units above its
+    /// last minimum (`None` until then).
+    #[serde(with = "crate::persist::opt_float")]
+    rise_lr: Option<f64>,
+    rise_pending: bool,
+}
+
+/// Everything the diagnosis remembers; serialisable so that a resumed run judges identically.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub(super) struct Tracker {
+    window: Window,
+    seen: u64,
+    non_finite: u64,
+    #[serde(with = "crate::persist::opt_float")]
+    start_level: Option<f64>,
+    #[serde(with = "crate::persist::opt_float")]
+    min_level: Option<f64>,
+    min_at: u64,
+    /// Noise scale (successive differences) at the last judgement: the yardstick for "a rise has
+    /// begun" between judgements. NaN before the first.
+    #[serde(with = "crate::persist::float")]
+    noise: f64,
+    /// Admitted values until the next judgement.
+    until_check: usize,
+    lr: LrHistory,
+}
+
+/// Learning-rate facts the rules use.
+struct LrFlags {
+    min_in_window: bool,
+    rose_before_rise: bool,
+    rising: bool,
+    dropped: bool,
+    decayed: bool,
+}
+
+impl Tracker {
+    /// An empty state for `cfg`; allocates the window's buffer.
+    pub(super) fn new(cfg: &LrDiagnosisConfig) -> Self {
+        Tracker {
+            window: Window::new(cfg.window()),
+            seen: 0,
+            non_finite: 0,
+            start_level: None,
+            min_level: None,
+            min_at: 0,
+            noise: f64::NAN,
+            until_check: cfg.check_every(),
+            lr: LrHistory::default(),
+        }
+    }
+
+    /// Checks a deserialised state against `cfg` (window size), reserves the buffer, and keeps the
+    /// next judgement within `check_every` values.
+    pub(super) fn validate(&mut self, cfg: &LrDiagnosisConfig) -> Result<(), String> {
+        self.until_check = self.until_check.clamp(1, cfg.check_every());
+        self.window.validate(cfg.window())
+    }
+
+    /// Non-finite values refused so far.
+    pub(super) fn non_finite(&self) -> u64 {
+        self.non_finite
+    }
+
+    /// Adds one loss value and the learning rate it was computed under (non-finite losses are
+    /// counted and skipped, though their learning rate is still noted; a non-finite or negative
+    /// learning rate counts as unknown). Every `check_every` admitted values it judges and returns
+    /// the assessment; otherwise O(1). No allocation.
+    pub(super) fn push(
+        &mut self,
+        loss: f64,
+        lr: Option<f64>,
+        cfg: &LrDiagnosisConfig,
+    ) -> Option<LrAssessment> {
+        // The schedule is followed even through skipped losses.
+        if let Some(lr) = lr.filter(|l| l.is_finite() && *l >= 0.0) {
+            self.note_lr(lr);
+        }
+        if !loss.is_finite() {
+            self.non_finite += 1;
+            return None;
+        }
+        self.window.push(loss);
+        self.seen += 1;
+        if self.window.len() >= LEVEL_SPAN {
+            if let Some(level) = self.window.recent_median() {
+                self.note_level(level);
+            }
+        }
+        self.until_check = self.until_check.saturating_sub(1);
+        if self.until_check > 0 {
+            return None;
+        }
+        self.until_check = cfg.check_every();
+        let stats = self.window.stats();
+        if let Some(s) = &stats {
+            self.noise = s.diff_noise;
+        }
+        Some(self.judge(stats, cfg))
+    }
+
+    fn note_lr(&mut self, lr: f64) {
+        let h = &mut self.lr;
+        if let Some(prev) = h.last {
+            if lr > prev * (1.0 + LR_TOLERANCE) {
+                h.last_rise_at = Some(self.seen);
+            } else if lr < prev * (1.0 - LR_TOLERANCE) {
+                h.last_drop_at = Some(self.seen);
+            }
+        }
+        h.last = Some(lr);
+        h.peak = Some(h.peak.map_or(lr, |p| p.max(lr)));
+    }
+
+    fn note_level(&mut self, level: f64) {
+        self.start_level.get_or_insert(level);
+        if self.min_level.is_none_or(|m| level < m) {
+            self.min_level = Some(level);
+            self.min_at = self.seen;
+            self.lr.rise_pending = true;
+            self.lr.rise_lr = None;
+        } else if self.lr.rise_pending
+            && level - self.min_level.unwrap_or(level) >= RISE_START_SIGMA * self.noise
+        {
+            self.lr.rise_pending = false;
+            self.lr.rise_lr = self.lr.last;
+        }
+    }
+
+    fn flags(&self, t: &LrThresholds) -> LrFlags {
+        let w = self.window.capacity() as u64;
+        let recent = |at: Option<u64>| at.is_some_and(|i| self.seen - i < w);
+        let h = &self.lr;
+        LrFlags {
+            min_in_window: self.seen - self.min_at < w,
+            rose_before_rise: h.last_rise_at.is_some_and(|i| i + w >= self.min_at),
+            rising: recent(h.last_rise_at),
+            dropped: recent(h.last_drop_at),
+            decayed: matches!((h.last, h.peak), (Some(l), Some(p)) if l < t.schedule_decay * p),
+        }
+    }
+
+    /// The verdict on the current state, by the rules of `cfg` (O(window); changes nothing).
+    pub(super) fn assess(&self, cfg: &LrDiagnosisConfig) -> LrAssessment {
+        self.judge(self.window.stats(), cfg)
+    }
+
+    fn judge(&self, stats: Option<WindowStats>, cfg: &LrDiagnosisConfig) -> LrAssessment {
+        let n = self.window.len();
+        let mut a = LrAssessment::insufficient(n, self.seen);
+        a.lr = self.lr.last;
+        a.peak_lr = self.lr.peak;
+        let (Some(s), Some(level), Some(min), Some(start)) = (
+            stats,
+            self.window.recent_median(),
+            self.min_level,
+            self.start_level,
+        ) else {
+            return a;
+        };
+        if n < cfg.min_points() {
+            return a;
+        }
+        fill_measures(&mut a, &s, level, min, start);
+        let usable = a.rel_noise.is_finite() && a.rel_change.is_finite() && a.noise.is_finite();
+        if !usable {
+            return a;
+        }
+        let t = cfg.thresholds();
+        a.finding = judge(&a, t, &self.flags(t));
+        a.verdict = a.finding.verdict();
+        if matches!(
+            a.finding,
+            LrFinding::Divergence | LrFinding::RiseAfterLrIncrease | LrFinding::Rebound
+        ) {
+            a.rise_lr = self.lr.rise_lr.or(self.lr.last);
+        }
+        a
+    }
+}
+
+/// The scale-free measures from the window statistics and the level history.
+fn fill_measures(a: &mut LrAssessment, s: &WindowStats, level: f64, min: f64, start: f64) {
+    let scale = s.mean.abs();
+    let span = (s.n - 1) as f64;
+    a.rel_slope = s.slope / scale;
+    a.rel_change = s.slope * span / scale;
+    a.rel_noise = s.residual_std / scale;
+    a.trend_to_noise = (s.slope * span).abs() / s.residual_std;
+    a.t_stat = s.t_stat;
+    a.r2 = s.r2;
+    a.sign_change_rate = s.sign_change_rate;
+    a.noise = s.diff_noise;
+    a.level = level;
+    a.min_level = min;
+    a.excess_sigma = (level - min) / s.diff_noise;
+    a.progress = (start - level) / start.abs();
+}
+
+/// The rules, in order: a rise (divergence, or a rise after a learning-rate increase), a rebound,
+/// oscillation, a slow descent or stall early in training, a plateau, else healthy.
+fn judge(a: &LrAssessment, t: &LrThresholds, lr: &LrFlags) -> LrFinding {
+    if let Some(rise) = rise(a, t, lr) {
+        return rise;
+    }
+    // A learning-rate drop inside the window puts a step into the loss that is no oscillation.
+    let oscillating = !lr.dropped
+        && a.rel_noise >= t.oscillation_noise
+        && a.trend_to_noise <= t.oscillation_trend
+        && a.sign_change_rate >= t.oscillation_sign_changes;
+    if oscillating {
+        return LrFinding::Oscillation;
+    }
+    let flat = a.rel_change.abs() <= t.flat;
+    let slow = a.rel_change > -t.slow_drop && a.rel_change <= t.flat;
+    let early = a.progress < t.early_progress;
+    let schedule_explains = lr.rising || lr.dropped || lr.decayed;
+    match (slow && early && !schedule_explains, flat) {
+        (true, true) => LrFinding::Stall,
+        (true, false) => LrFinding::SlowDescent,
+        (false, true) if !early || lr.decayed => LrFinding::Plateau,
+        _ => LrFinding::Healthy,
+    }
+}
+
+/// A sustained rise, the level far above its minimum, or a rebound from a minimum inside the
+/// window; blamed on the learning rate when it rose shortly before (or during) the rise.
+fn rise(a: &LrAssessment, t: &LrThresholds, lr: &LrFlags) -> Option<LrFinding> {
+    let excess = a.level - a.min_level;
+    let above = |sigma: f64, relative: f64| {
+        excess > 0.0 && excess >= sigma * a.noise && excess >= relative * a.min_level.abs()
+    };
+    let sustained = a.t_stat >= t.rise_t && a.rel_change >= t.rise_change;
+    let finding = if sustained || above(t.excess_sigma, t.excess_relative) {
+        LrFinding::Divergence
+    } else if lr.min_in_window && above(t.rebound_sigma, t.rebound_relative) {
+        LrFinding::Rebound
+    } else {
+        return None;
+    };
+    Some(if lr.rose_before_rise {
+        LrFinding::RiseAfterLrIncrease
+    } else {
+        finding
+    })
+}
