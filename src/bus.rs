@@ -181,6 +181,14 @@ impl Bus {
             .find_map(|s| s.callback.as_any().and_then(|a| a.downcast_ref::<T>()))
     }
 
+    /// Every callback of type `T` on this bus (that exposes itself through [`Callback::as_any`]), in
+    /// dispatch order.
+    pub fn callbacks_of<T: Callback + 'static>(&self) -> impl Iterator<Item = &T> {
+        self.slots
+            .iter()
+            .filter_map(|s| s.callback.as_any().and_then(|a| a.downcast_ref::<T>()))
+    }
+
     /// Names of the callbacks, in dispatch order.
     pub fn callback_names(&self) -> impl Iterator<Item = &str> {
         self.slots.iter().map(|s| s.name.as_str())

@@ -10,12 +10,16 @@ mod mlp;
 
 use std::path::PathBuf;
 
+use curvewatch::callbacks::lr_diagnosis::LossGranularity;
+use curvewatch::callbacks::{LrDiagnosis, Monitor, Preset, PresetSummary};
 use curvewatch::{Bus, EpochBegin, EpochEnd, EvalEnd, Split, StepEnd, TrainBegin, TrainEnd};
 use mlp::{Mlp, Rng};
 
 const EPOCHS: u32 = 3000;
 const BATCH: usize = 8;
 const LR: f64 = 0.01;
+/// Evaluations without improvement of valid/loss before early stopping ends the run.
+const PATIENCE: u32 = 20;
 
 /// `(x, y)` samples.
 type Samples = Vec<(f64, f64)>;
@@ -58,6 +62,15 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let mut model = Mlp::new(48, &mut rng);
 
     let mut bus = Bus::new();
+    // Batches of 8 samples differ more from each other than any learning rate explains, so the
+    // learning rate is judged on the epoch's mean training loss rather than on single batches.
+    let lr_diagnosis = LrDiagnosis::new()
+        .with_monitor(Monitor::new(Split::Train, "epoch_loss"))
+        .with_granularity(LossGranularity::Epochs);
+    Preset::standard()
+        .with_patience(PATIENCE)
+        .with_lr_diagnosis(lr_diagnosis)
+        .install(&mut bus);
     let loss = bus.metric(Split::Train, "loss");
     let grad_norm = bus.metric(Split::Train, "grad_norm");
     let epoch_loss = bus.metric(Split::Train, "epoch_loss");
@@ -111,6 +124,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     bus.history().save_json(&history_path)?;
     bus.history().save_csv(out.join("history.csv"))?;
     println!("\n{}", bus.summary());
+    println!("{}", PresetSummary::from_bus(&bus));
     let val_series = bus.history().series(val_loss).expect("registered above");
     if let Some((_, best_step, best)) = val_series.min() {
         println!(

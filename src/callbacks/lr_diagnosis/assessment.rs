@@ -130,6 +130,9 @@ pub struct LrAssessment {
     /// Fraction of successive differences that change sign.
     #[serde(with = "crate::persist::float")]
     pub sign_change_rate: f64,
+    /// Upward movement as a fraction of all movement across the window.
+    #[serde(default, with = "crate::persist::float")]
+    pub up_fraction: f64,
     /// Noise scale from successive differences, in loss units.
     #[serde(with = "crate::persist::float")]
     pub noise: f64,
@@ -173,6 +176,7 @@ impl LrAssessment {
             t_stat: f64::NAN,
             r2: f64::NAN,
             sign_change_rate: f64::NAN,
+            up_fraction: f64::NAN,
             noise: f64::NAN,
             level: f64::NAN,
             min_level: f64::NAN,
@@ -195,6 +199,7 @@ impl LrAssessment {
             ("t_stat", self.t_stat),
             ("r2", self.r2),
             ("sign_change_rate", self.sign_change_rate),
+            ("up_fraction", self.up_fraction),
             ("noise", self.noise),
             ("level", self.level),
             ("min_level", self.min_level),

@@ -71,6 +71,10 @@ pub struct LrThresholds {
     /// ...and at least this fraction of successive differences changing sign (default 0.35; white
     /// noise gives 2/3, a smooth curve 0).
     pub oscillation_sign_changes: f64,
+    /// ...and upward moves making up at least this fraction of all movement (default 0.3; white
+    /// noise gives 0.5). Without it, a curve that dropped steeply and then flattened (an L inside
+    /// the window) reads as oscillating, because a straight line fits it badly.
+    pub oscillation_up_fraction: f64,
     /// Slow descent: a relative drop across the window below this (default 0.15)...
     pub slow_drop: f64,
     /// ...a change within ±this counts as flat, a stall (default 0.02)...
@@ -95,6 +99,7 @@ impl Default for LrThresholds {
             oscillation_noise: 0.04,
             oscillation_trend: 2.0,
             oscillation_sign_changes: 0.35,
+            oscillation_up_fraction: 0.3,
             slow_drop: 0.15,
             flat: 0.02,
             early_progress: 0.25,

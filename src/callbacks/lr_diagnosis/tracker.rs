@@ -217,6 +217,7 @@ fn fill_measures(a: &mut LrAssessment, s: &WindowStats, level: f64, min: f64, st
     a.t_stat = s.t_stat;
     a.r2 = s.r2;
     a.sign_change_rate = s.sign_change_rate;
+    a.up_fraction = s.up_fraction;
     a.noise = s.diff_noise;
     a.level = level;
     a.min_level = min;
@@ -234,7 +235,8 @@ fn judge(a: &LrAssessment, t: &LrThresholds, lr: &LrFlags) -> LrFinding {
     let oscillating = !lr.dropped
         && a.rel_noise >= t.oscillation_noise
         && a.trend_to_noise <= t.oscillation_trend
-        && a.sign_change_rate >= t.oscillation_sign_changes;
+        && a.sign_change_rate >= t.oscillation_sign_changes
+        && a.up_fraction >= t.oscillation_up_fraction;
     if oscillating {
         return LrFinding::Oscillation;
     }

@@ -32,6 +32,9 @@ pub(super) struct WindowStats {
     /// Noise scale from successive differences: sqrt(mean d² / 2), insensitive to slow trends.
     pub diff_noise: f64,
     pub sign_change_rate: f64,
+    /// Upward movement as a fraction of all movement: Σ max(d, 0) / Σ |d| (white noise about 0.5, a
+    /// falling curve with little noise near 0).
+    pub up_fraction: f64,
 }
 
 impl Window {
@@ -153,6 +156,8 @@ struct Sums {
     sxy: f64,
     syy: f64,
     d2: f64,
+    up: f64,
+    moved: f64,
     changes: usize,
 }
 
@@ -185,6 +190,11 @@ impl Sums {
             },
             diff_noise: (self.d2 / (nf - 1.0) / 2.0).sqrt(),
             sign_change_rate: self.changes as f64 / (nf - 2.0),
+            up_fraction: if self.moved > 0.0 {
+                self.up / self.moved
+            } else {
+                0.0
+            },
         }
     }
 
@@ -197,6 +207,8 @@ impl Sums {
             // The first value is its own predecessor: d = 0 adds nothing.
             let d = y - self.prev;
             self.d2 += d * d;
+            self.up += d.max(0.0);
+            self.moved += d.abs();
             self.changes += usize::from(d * self.prev_d < 0.0);
             self.prev_d = d;
             self.prev = y;
