@@ -47,6 +47,7 @@ pub mod import;
 pub mod persist;
 pub mod render;
 mod replay;
+pub mod report;
 mod summary;
 
 pub use bus::{Bus, BusError, FaultPolicy};

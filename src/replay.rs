@@ -5,7 +5,9 @@
 //! ([`Origin`]; for imported logs without one, train metrics are steps and valid metrics evaluations).
 //! Series are merged by step, keeping each series' own order (a restarted run's repeated steps replay in
 //! the order they were logged); at equal steps, steps come before evaluations, evaluations before epoch
-//! ends, as in a live loop. An `EpochBegin` is sent whenever the epoch changes.
+//! ends, as in a live loop. An `EpochBegin` is sent whenever the epoch changes, and an (empty)
+//! `EpochEnd` closes every epoch that no recorded epoch-level metric closed, as a live loop does
+//! (the last one too, unless a stop cut the replay short).
 
 use std::cmp::Reverse;
 use std::collections::BinaryHeap;
@@ -140,6 +142,7 @@ pub fn replay(
     let mut out = ReplayOutcome::default();
     let mut metrics: Vec<(MetricKey, f64)> = Vec::new();
     let (mut epoch, mut last_step) = (None::<u32>, 0u64);
+    let mut epoch_ended = false;
     let mut group = 0u64;
     while let Some(Reverse((step, kind, first))) = heap.pop() {
         group += 1;
@@ -155,23 +158,48 @@ pub fn replay(
         }
         let ep = position.floor().max(0.0) as u32;
         if epoch != Some(ep) {
+            if let Some(prev) = epoch.filter(|_| !epoch_ended) {
+                let stop = bus
+                    .epoch_end(&EpochEnd::new(prev, last_step, &[]))?
+                    .should_stop();
+                if out.note(stop, last_step, options) {
+                    break;
+                }
+            }
             epoch = Some(ep);
+            epoch_ended = false;
             bus.epoch_begin(&EpochBegin::new(ep, step))?;
         }
         let fraction = (position - position.floor()) as f32;
         let decision = dispatch(bus, kind, step, ep, fraction, &metrics, lr)?;
+        epoch_ended |= kind == Kind::Epoch;
         out.events += 1;
         last_step = step;
-        if decision && out.stopped_at.is_none() {
-            out.stopped_at = Some(step);
-            if options.stop_on_decision {
-                out.cut_short = true;
-                break;
-            }
+        if out.note(decision, step, options) {
+            break;
         }
+    }
+    if let Some(last) = epoch.filter(|_| !epoch_ended && !out.cut_short) {
+        let stop = bus
+            .epoch_end(&EpochEnd::new(last, last_step, &[]))?
+            .should_stop();
+        out.note(stop, last_step, options);
     }
     bus.train_end(&TrainEnd::new(last_step, epoch.unwrap_or(0)))?;
     Ok(out)
+}
+
+impl ReplayOutcome {
+    /// Records a stop decision at `step`; true when the replay must end here.
+    fn note(&mut self, stop: bool, step: u64, options: ReplayOptions) -> bool {
+        if stop && self.stopped_at.is_none() {
+            self.stopped_at = Some(step);
+            if options.stop_on_decision {
+                self.cut_short = true;
+            }
+        }
+        self.cut_short
+    }
 }
 
 /// Takes the next point of source `i` into the event being built; returns its epoch position.

@@ -81,14 +81,13 @@ impl Preset {
         }
     }
 
-    /// The preset that suits a recorded history: [`Preset::standard`] when it has a validation loss,
+    /// The preset that suits a recorded history: [`Preset::standard`] when it has a validation loss
+    /// (`valid/loss`, else the first validation series whose name ends in `loss`, such as the
+    /// `g0/loss` of a second Hugging Face eval set),
     /// otherwise [`Preset::step_level`] with a check every 1% of the training points (at least 1).
     pub fn for_history(history: &History) -> Self {
-        if history
-            .get(Split::Valid, "loss")
-            .is_some_and(|s| !s.is_empty())
-        {
-            return Self::standard();
+        if let Some(name) = validation_loss(history) {
+            return Self::standard().with_monitor(Monitor::new(Split::Valid, &name));
         }
         let points = history.get(Split::Train, "loss").map_or(0, |s| s.len());
         let every = NonZeroU32::new((points / 100).clamp(1, u32::MAX as usize) as u32)
@@ -145,14 +144,33 @@ impl Preset {
         bus.add(SpikeGuard::loss());
         bus.add(SpikeGuard::grad_norm());
         bus.add(self.lr_diagnosis.take().unwrap_or_default());
+        let valid = if self.monitor.split() == Split::Valid {
+            self.monitor.metric().to_owned()
+        } else {
+            "loss".to_owned()
+        };
         bus.add(OverfittingDetector::new().with_valid(
-            Monitor::new(Split::Valid, "loss").with_relative_delta(OVERFITTING_RELATIVE_DELTA),
+            Monitor::new(Split::Valid, &valid).with_relative_delta(OVERFITTING_RELATIVE_DELTA),
         ));
         bus.add(UnderfittingDetector::new());
         if self.early_stopping {
             bus.add(self.early_stopping());
         }
     }
+}
+
+/// The name of the run's validation loss: `loss`, else the first validation series with points whose
+/// name ends in `loss`.
+fn validation_loss(history: &History) -> Option<String> {
+    let has_points = |s: &crate::history::Series| s.values().iter().any(|v| v.is_finite());
+    if history.get(Split::Valid, "loss").is_some_and(has_points) {
+        return Some("loss".to_owned());
+    }
+    history
+        .iter()
+        .map(|(_, s)| s)
+        .find(|s| s.split() == Split::Valid && s.name().ends_with("loss") && has_points(s))
+        .map(|s| s.name().to_owned())
 }
 
 /// The overfitting detector's findings.

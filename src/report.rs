@@ -1,0 +1,278 @@
+//! The whole-run report: a recorded [`History`] replayed through a bus with the standard preset, so
+//! that offline diagnoses come from the same code as live ones, plus a prediction of the loss curve.
+
+use std::fmt;
+
+use serde::Serialize;
+
+use crate::analysis::prediction::{self, PredictOptions, Prediction};
+use crate::bus::{Bus, BusError};
+use crate::callbacks::lr_diagnosis::LrVerdict;
+use crate::callbacks::{Direction, Preset, PresetSummary};
+use crate::diagnosis::Diagnosis;
+use crate::event::Split;
+use crate::history::{History, Series};
+use crate::replay::{replay, ReplayOptions};
+
+/// Curves longer than this are averaged into this many buckets before a prediction is fitted.
+pub const PREDICTION_POINTS: usize = 2000;
+
+/// One recorded series, in brief.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct SeriesInfo {
+    /// `train` or `valid`.
+    pub split: String,
+    /// The metric name.
+    pub metric: String,
+    /// Number of points (non-finite ones included).
+    pub points: usize,
+    /// Number of NaN or infinite points.
+    pub non_finite: usize,
+    /// First step, if any point.
+    pub first_step: Option<u64>,
+    /// Last step, if any point.
+    pub last_step: Option<u64>,
+}
+
+/// The best point of the monitored metric.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct BestInfo {
+    /// `split/name`.
+    pub metric: String,
+    /// Its step.
+    pub step: u64,
+    /// Its epoch position.
+    pub epoch: f64,
+    /// Its value.
+    pub value: f64,
+}
+
+/// When early stopping (the preset's, with default settings) would have stopped the run, and why.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct EarlyStoppingReplay {
+    /// `split/name` watched.
+    pub monitor: String,
+    /// Whether it would have stopped.
+    pub stopped: bool,
+    /// Zero-based position of the stopping value among the monitored metric's values (NaN included).
+    pub stop_index: Option<u64>,
+    /// Step of the stop.
+    pub stop_step: Option<u64>,
+    /// Zero-based position of the best value.
+    pub best_index: Option<u64>,
+    /// The best value.
+    pub best_value: Option<f64>,
+    /// The rule and values behind the stop.
+    pub reason: Option<String>,
+}
+
+/// The extrapolated loss curve.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct PredictionInfo {
+    /// `split/name` predicted.
+    pub metric: String,
+    /// The fitted prediction (x is step + 1).
+    pub prediction: Prediction,
+}
+
+/// What a whole run says: verdicts, diagnoses, the early-stopping replay, a prediction.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct RunReport {
+    /// The series found.
+    pub series: Vec<SeriesInfo>,
+    /// The best point of the monitored metric.
+    pub best: Option<BestInfo>,
+    /// The learning-rate verdict.
+    pub lr_verdict: LrVerdict,
+    /// Every diagnosis of the replay, in order.
+    pub diagnoses: Vec<Diagnosis>,
+    /// The early-stopping replay.
+    pub early_stopping: EarlyStoppingReplay,
+    /// The prediction, if a loss curve could be fitted.
+    pub prediction: Option<PredictionInfo>,
+    /// Why there is no prediction, if there is none.
+    pub prediction_error: Option<String>,
+    /// The preset's callbacks' own summary.
+    pub summary: PresetSummary,
+}
+
+/// Analyses a whole run: replays `history` through a bus with [`Preset::for_history`] (whole run, the
+/// first stop still reported), reads the preset's findings, and predicts the loss curve.
+///
+/// ```
+/// use curvewatch::{History, Split};
+/// let mut h = History::new();
+/// let (loss, val) = (h.key(Split::Train, "loss"), h.key(Split::Valid, "loss"));
+/// for e in 0..30u64 {
+///     h.record(loss, e, e as f64, 1.0 / (1.0 + e as f64));
+///     h.record(val, e, e as f64, 0.5 + 0.001 * (e as f64 - 12.0).powi(2));
+/// }
+/// let report = curvewatch::report::analyze(&h).unwrap();
+/// assert_eq!(report.best.as_ref().unwrap().step, 12);
+/// assert!(report.early_stopping.stopped);
+/// ```
+pub fn analyze(history: &History) -> Result<RunReport, BusError> {
+    let preset = Preset::for_history(history);
+    let monitor = preset.monitor().clone();
+    let mut bus = Bus::new();
+    preset.install(&mut bus);
+    replay(history, &mut bus, ReplayOptions::whole_run())?;
+    let summary = PresetSummary::from_bus(&bus);
+    let early_stopping = early_stopping_replay(&summary, monitor.label());
+    let best = history
+        .get(monitor.split(), monitor.metric())
+        .and_then(|s| best_of(s, monitor.direction()));
+    let (prediction, prediction_error) = match predict_loss(history) {
+        Some(Ok(p)) => (Some(p), None),
+        Some(Err(e)) => (None, Some(e)),
+        None => (None, Some("no loss curve to predict".to_owned())),
+    };
+    Ok(RunReport {
+        series: history.iter().map(|(_, s)| series_info(s)).collect(),
+        best,
+        lr_verdict: summary.lr_verdict(),
+        diagnoses: bus.diagnoses().to_vec(),
+        early_stopping,
+        prediction,
+        prediction_error,
+        summary,
+    })
+}
+
+fn series_info(s: &Series) -> SeriesInfo {
+    SeriesInfo {
+        split: s.split().as_str().to_owned(),
+        metric: s.name().to_owned(),
+        points: s.len(),
+        non_finite: s.non_finite_count(),
+        first_step: s.steps().first().copied(),
+        last_step: s.steps().last().copied(),
+    }
+}
+
+fn best_of(s: &Series, direction: Direction) -> Option<BestInfo> {
+    let (i, step, value) = match direction {
+        Direction::Minimize => s.min()?,
+        Direction::Maximize => s.max()?,
+    };
+    Some(BestInfo {
+        metric: s.label(),
+        step,
+        epoch: s.epochs()[i] as f64,
+        value,
+    })
+}
+
+fn early_stopping_replay(summary: &PresetSummary, monitor: String) -> EarlyStoppingReplay {
+    let es = summary.early_stopping.as_ref();
+    let stopped = es.and_then(|e| e.stopped.as_ref());
+    let best = es.and_then(|e| e.best);
+    EarlyStoppingReplay {
+        monitor,
+        stopped: stopped.is_some(),
+        stop_index: stopped.map(|s| s.index),
+        stop_step: stopped.map(|s| s.step),
+        best_index: best.map(|b| b.index),
+        best_value: best.map(|b| b.value),
+        reason: stopped.map(|s| format!("{}: {}", s.rule.as_str(), s.message)),
+    }
+}
+
+/// Predicts `valid/loss` when it has at least 8 points, else `train/loss`.
+fn predict_loss(history: &History) -> Option<Result<PredictionInfo, String>> {
+    let series = [Split::Valid, Split::Train]
+        .into_iter()
+        .filter_map(|split| history.get(split, "loss"))
+        .find(|s| s.values().iter().filter(|v| v.is_finite()).count() >= 8)?;
+    let (xs, ys) = bucket_means(series, PREDICTION_POINTS);
+    let last = xs.last().copied().unwrap_or(1.0);
+    let options = PredictOptions::default().with_horizon(2.0 * last);
+    Some(
+        prediction::predict(&xs, &ys, &options)
+            .map(|prediction| PredictionInfo {
+                metric: series.label(),
+                prediction,
+            })
+            .map_err(|e| e.to_string()),
+    )
+}
+
+/// Finite points as (step + 1, value), averaged into at most `max` buckets of consecutive points.
+fn bucket_means(s: &Series, max: usize) -> (Vec<f64>, Vec<f64>) {
+    let points: Vec<(f64, f64)> = s
+        .steps()
+        .iter()
+        .zip(s.values())
+        .filter(|(_, v)| v.is_finite())
+        .map(|(&st, &v)| (st as f64 + 1.0, v))
+        .collect();
+    let size = points.len().div_ceil(max.max(1)).max(1);
+    points
+        .chunks(size)
+        .map(|c| {
+            let n = c.len() as f64;
+            (
+                c.iter().map(|p| p.0).sum::<f64>() / n,
+                c.iter().map(|p| p.1).sum::<f64>() / n,
+            )
+        })
+        .unzip()
+}
+
+impl fmt::Display for RunReport {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        writeln!(f, "series:")?;
+        for s in &self.series {
+            if s.points == 0 {
+                continue;
+            }
+            write!(f, "  {}/{}: {} points", s.split, s.metric, s.points)?;
+            if let (Some(a), Some(b)) = (s.first_step, s.last_step) {
+                write!(f, ", steps {a}..{b}")?;
+            }
+            if s.non_finite > 0 {
+                write!(f, ", {} non-finite", s.non_finite)?;
+            }
+            writeln!(f)?;
+        }
+        if let Some(b) = &self.best {
+            writeln!(
+                f,
+                "best {}: {:.6} at step {} (epoch {:.2})",
+                b.metric, b.value, b.step, b.epoch
+            )?;
+        }
+        write!(f, "{}", self.summary)?;
+        let es = &self.early_stopping;
+        match (&es.reason, es.stop_step) {
+            (Some(r), Some(step)) => {
+                writeln!(f, "early stopping replay: would stop at step {step} ({r})")?
+            }
+            _ => writeln!(f, "early stopping replay: would not stop")?,
+        }
+        match (&self.prediction, &self.prediction_error) {
+            (Some(p), _) => {
+                let pr = &p.prediction;
+                writeln!(
+                    f,
+                    "prediction of {}: {} family, at step {:.0}: {:.4} [{:.4}, {:.4}]; best predicted {:.4} at step {:.0}",
+                    p.metric,
+                    pr.family,
+                    pr.horizon.x - 1.0,
+                    pr.horizon.value,
+                    pr.horizon.lower,
+                    pr.horizon.upper,
+                    pr.best.value,
+                    pr.best.x - 1.0
+                )?;
+            }
+            (None, Some(e)) => writeln!(f, "prediction: none ({e})")?,
+            (None, None) => {}
+        }
+        writeln!(f, "diagnoses ({}):", self.diagnoses.len())?;
+        for d in &self.diagnoses {
+            writeln!(f, "  {d}")?;
+        }
+        Ok(())
+    }
+}
