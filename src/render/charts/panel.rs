@@ -1,0 +1,318 @@
+//! One plot panel: what it holds (lines, bands, marks), its axis ranges, and drawing it with plotters.
+
+use std::borrow::Cow;
+
+use plotters::chart::{ChartContext, SeriesLabelPosition};
+use plotters::coord::cartesian::Cartesian2d;
+use plotters::coord::ranged1d::{AsRangedCoord, Ranged, ValueFormatter};
+use plotters::coord::types::RangedCoordf64;
+use plotters::coord::Shift;
+use plotters::drawing::DrawingArea;
+use plotters::prelude::DrawingBackend;
+use plotters::style::{Color, IntoFont, RGBColor};
+
+use super::columns::{builder, x_info, Columns, XInfo};
+use super::layers::{self, Labels};
+use super::log_axis::LogAxis;
+use super::ranges::{has_positive, padded_x, padded_y, x_extent, y_extent};
+use super::{palette, PanelFrame, RenderError};
+use crate::render::decimate::Decimated;
+use crate::render::font::FONT_FAMILY;
+
+/// The x column of a line: the history's step counters, its fractional epochs, or plain floats.
+#[derive(Clone, Copy, Debug)]
+pub(crate) enum Xs<'a> {
+    U64(&'a [u64]),
+    F32(&'a [f32]),
+    F64(&'a [f64]),
+}
+
+impl Xs<'_> {
+    pub(crate) fn len(&self) -> usize {
+        match self {
+            Xs::U64(v) => v.len(),
+            Xs::F32(v) => v.len(),
+            Xs::F64(v) => v.len(),
+        }
+    }
+}
+
+/// A curve to draw: its columns (same length, checked by whoever builds it) and its look.
+#[derive(Clone, Debug)]
+pub(crate) struct Line<'a> {
+    pub xs: Xs<'a>,
+    pub ys: Cow<'a, [f64]>,
+    pub colour: (u8, u8, u8),
+    pub width: u32,
+    pub label: Option<String>,
+    pub dashed: bool,
+    /// Draw a dot at every point when the line has few points (sparse validation curves).
+    pub dots: bool,
+}
+
+impl<'a> Line<'a> {
+    pub(crate) fn new(xs: Xs<'a>, ys: impl Into<Cow<'a, [f64]>>, colour: (u8, u8, u8)) -> Self {
+        Line {
+            xs,
+            ys: ys.into(),
+            colour,
+            width: 1,
+            label: None,
+            dashed: false,
+            dots: false,
+        }
+    }
+
+    pub(crate) fn width(mut self, width: u32) -> Self {
+        self.width = width;
+        self
+    }
+
+    pub(crate) fn label(mut self, label: impl Into<String>) -> Self {
+        self.label = Some(label.into());
+        self
+    }
+
+    pub(crate) fn dashed(mut self) -> Self {
+        self.dashed = true;
+        self
+    }
+
+    pub(crate) fn dots(mut self) -> Self {
+        self.dots = true;
+        self
+    }
+
+    /// Number of points (the shorter column if they differ).
+    pub(crate) fn len(&self) -> usize {
+        self.xs.len().min(self.ys.len())
+    }
+}
+
+/// A shaded band between two curves over shared x values.
+#[derive(Clone, Debug)]
+pub(crate) struct Band<'a> {
+    pub xs: &'a [f64],
+    pub lower: &'a [f64],
+    pub upper: &'a [f64],
+    pub colour: (u8, u8, u8),
+    pub label: Option<String>,
+}
+
+/// How an annotation is drawn.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub(crate) enum MarkShape {
+    /// A dashed vertical line across the plot, label at its top.
+    VLine,
+    /// A ring around the point at this y value.
+    Point(f64),
+    /// A triangle on the bottom edge.
+    Edge,
+}
+
+/// An annotation at one x position.
+#[derive(Clone, Debug, PartialEq)]
+pub(crate) struct Mark {
+    pub x: f64,
+    pub shape: MarkShape,
+    pub colour: (u8, u8, u8),
+    pub label: String,
+}
+
+/// Everything one panel shows.
+#[derive(Clone, Debug, Default)]
+pub(crate) struct Panel<'a> {
+    pub caption: String,
+    pub x_desc: String,
+    pub y_desc: String,
+    pub log_y: bool,
+    pub decimate: bool,
+    pub bands: Vec<Band<'a>>,
+    pub lines: Vec<Line<'a>>,
+    pub marks: Vec<Mark>,
+}
+
+pub(crate) fn rgb(c: (u8, u8, u8)) -> RGBColor {
+    RGBColor(c.0, c.1, c.2)
+}
+
+pub(crate) fn draw_err(e: impl std::fmt::Display) -> RenderError {
+    RenderError::Draw(e.to_string())
+}
+
+/// Compact tick labels: `1.5M`, `200k`, `0.25`, `1e-4`.
+pub(crate) fn tick(v: &f64) -> String {
+    let v = *v;
+    let a = v.abs();
+    let trim = |s: String| {
+        if s.contains('.') {
+            s.trim_end_matches('0').trim_end_matches('.').to_owned()
+        } else {
+            s
+        }
+    };
+    if a >= 1e9 || (a > 0.0 && a < 1e-3) {
+        format!("{v:.0e}")
+    } else if a >= 1e6 {
+        trim(format!("{:.2}", v / 1e6)) + "M"
+    } else if a >= 1e4 {
+        trim(format!("{:.1}", v / 1e3)) + "k"
+    } else {
+        trim(format!("{v:.4}"))
+    }
+}
+
+/// A panel ready to draw: axis ranges, the x-to-column mapping and each line's kept points.
+struct Prepared {
+    x: (f64, f64),
+    columns: Columns,
+    lines: Vec<Decimated>,
+    log: bool,
+}
+
+/// Draws `p` into `area` and reports where its plot landed.
+pub(crate) fn draw<DB: DrawingBackend>(
+    area: &DrawingArea<DB, Shift>,
+    p: &Panel<'_>,
+) -> Result<PanelFrame, RenderError> {
+    let log = p.log_y && has_positive(p);
+    let infos: Vec<XInfo> = p.lines.iter().map(|l| x_info(&l.xs, l.len())).collect();
+    let x = padded_x(x_extent(p, &infos));
+    let columns = Columns::probe(area, x)?;
+    let lines = p
+        .lines
+        .iter()
+        .zip(&infos)
+        .map(|(l, info)| columns.points(l, info.sorted, p.decimate, log))
+        .collect::<Vec<_>>();
+    let y = padded_y(y_extent(p, &lines, log), log);
+    let prepared = Prepared {
+        x,
+        columns,
+        lines,
+        log,
+    };
+    if log {
+        draw_in(area, p, &prepared, LogAxis::new(y.0, y.1))
+    } else {
+        draw_in(area, p, &prepared, y.0..y.1)
+    }
+}
+
+fn draw_in<DB, Y>(
+    area: &DrawingArea<DB, Shift>,
+    p: &Panel<'_>,
+    prepared: &Prepared,
+    y: Y,
+) -> Result<PanelFrame, RenderError>
+where
+    DB: DrawingBackend,
+    Y: AsRangedCoord<Value = f64>,
+    Y::CoordDescType: ValueFormatter<f64>,
+{
+    let text = rgb(palette::TEXT);
+    let (x, log) = (prepared.x, prepared.log);
+    let mut chart = builder(area)
+        .caption(&p.caption, (FONT_FAMILY, 16).into_font().color(&text))
+        .build_cartesian_2d(x.0..x.1, y)
+        .map_err(draw_err)?;
+    let (px, _) = chart.plotting_area().get_pixel_range();
+    debug_assert_eq!(
+        (px.start, px.end - 1),
+        prepared.columns.span(),
+        "probe and chart share x"
+    );
+    mesh(&mut chart, p)?;
+    let mut labels = Labels::default();
+    for band in &p.bands {
+        layers::band(&mut chart, band, &prepared.columns, p.decimate, log)?;
+    }
+    for (line, points) in p.lines.iter().zip(&prepared.lines) {
+        layers::line(&mut chart, line, points, &mut labels)?;
+    }
+    let legend_rows = p.lines.iter().filter(|l| l.label.is_some()).count()
+        + p.bands.iter().filter(|b| b.label.is_some()).count();
+    layers::marks(&mut chart, &p.marks, &mut labels, legend_rows)?;
+    if legend_rows > 0 {
+        legend(&mut chart)?;
+    }
+    Ok(frame(&chart, &p.caption, log))
+}
+
+/// Grid lines, axes, tick labels and axis descriptions.
+fn mesh<'a, DB, Y>(
+    chart: &mut ChartContext<'a, DB, Cartesian2d<RangedCoordf64, Y>>,
+    p: &Panel<'_>,
+) -> Result<(), RenderError>
+where
+    DB: DrawingBackend + 'a,
+    Y: Ranged<ValueType = f64> + ValueFormatter<f64>,
+{
+    let text = rgb(palette::TEXT);
+    chart
+        .configure_mesh()
+        .x_desc(p.x_desc.as_str())
+        .y_desc(p.y_desc.as_str())
+        .label_style((FONT_FAMILY, 12).into_font().color(&text))
+        .axis_desc_style((FONT_FAMILY, 13).into_font().color(&text))
+        .axis_style(text)
+        .bold_line_style(RGBColor(225, 225, 225))
+        .light_line_style(RGBColor(243, 243, 243))
+        .x_labels(6)
+        .y_labels(6)
+        .x_label_formatter(&tick)
+        .y_label_formatter(&tick)
+        .draw()
+        .map_err(draw_err)
+}
+
+fn legend<'a, DB: DrawingBackend + 'a, Y: Ranged<ValueType = f64>>(
+    chart: &mut ChartContext<'a, DB, Cartesian2d<RangedCoordf64, Y>>,
+) -> Result<(), RenderError> {
+    chart
+        .configure_series_labels()
+        .position(SeriesLabelPosition::UpperRight)
+        .background_style(RGBColor(255, 255, 255).mix(0.9))
+        .border_style(RGBColor(180, 180, 180))
+        .label_font((FONT_FAMILY, 12).into_font().color(&rgb(palette::TEXT)))
+        .draw()
+        .map_err(draw_err)
+}
+
+fn frame<DB: DrawingBackend, Y: Ranged<ValueType = f64>>(
+    chart: &ChartContext<'_, DB, Cartesian2d<RangedCoordf64, Y>>,
+    caption: &str,
+    log: bool,
+) -> PanelFrame {
+    let (xs, ys) = chart.plotting_area().get_pixel_range();
+    let (xr, yr) = (chart.x_range(), chart.y_range());
+    PanelFrame {
+        caption: caption.to_owned(),
+        plot: (xs.start, ys.start, xs.end, ys.end),
+        x_range: (xr.start, xr.end),
+        y_range: (yr.start, yr.end),
+        log_y: log,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn tick_labels() {
+        let cases = [
+            (0.0, "0", "zero"),
+            (0.25, "0.25", "plain fraction, zeros trimmed"),
+            (3.0, "3", "integer without a dot"),
+            (2500.0, "2500", "below 10k written out"),
+            (200_000.0, "200k", "thousands"),
+            (1_500_000.0, "1.5M", "millions"),
+            (0.0001, "1e-4", "tiny values in exponent form"),
+            (-20_000.0, "-20k", "negative thousands"),
+        ];
+        for (v, want, why) in cases {
+            assert_eq!(tick(&v), want, "{why}");
+        }
+    }
+}
