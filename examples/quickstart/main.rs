@@ -2,7 +2,7 @@
 //! noisy samples of a sine) with curvewatch attached. The network has far more capacity than the data
 //! supports, so after a while it starts fitting the noise: the validation loss turns up while the training
 //! loss keeps falling. The bus records every metric, the callbacks diagnose it through `tracing`, and
-//! early stopping ends the run with its reason.
+//! early stopping ends the run with its reason; a background thread draws the learning curves.
 //!
 //! Run: `cargo run --release --example quickstart` (add `-- --out DIR` to choose where files go).
 
@@ -11,7 +11,9 @@ mod mlp;
 use std::path::PathBuf;
 
 use curvewatch::callbacks::lr_diagnosis::LossGranularity;
-use curvewatch::callbacks::{LrDiagnosis, Monitor, Preset, PresetSummary};
+use curvewatch::callbacks::{LrDiagnosis, Monitor, PlotCallback, Preset, PresetSummary};
+use curvewatch::render::charts::ChartOptions;
+use curvewatch::render::CurveRenderer;
 use curvewatch::{Bus, EpochBegin, EpochEnd, EvalEnd, Split, StepEnd, TrainBegin, TrainEnd};
 use mlp::{Mlp, Rng};
 
@@ -71,6 +73,15 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         .with_patience(PATIENCE)
         .with_lr_diagnosis(lr_diagnosis)
         .install(&mut bus);
+    // Charts are drawn on a background thread; the loop only hands over new points.
+    let renderer = CurveRenderer::new().with_svg(true).with_options(
+        ChartOptions::new()
+            .with_title("quickstart: MLP on 24 noisy samples of sin(3x)")
+            .with_log_y(true),
+    );
+    let plot = PlotCallback::new(&out, Box::new(renderer))?;
+    let charts = plot.handle();
+    bus.add(plot);
     let loss = bus.metric(Split::Train, "loss");
     let grad_norm = bus.metric(Split::Train, "grad_norm");
     let epoch_loss = bus.metric(Split::Train, "epoch_loss");
@@ -120,6 +131,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     }
     bus.train_end(&TrainEnd::new(step, epoch.min(EPOCHS - 1)))?;
 
+    let stats = charts.finish()?;
     let history_path = out.join("history.json");
     bus.history().save_json(&history_path)?;
     bus.history().save_csv(out.join("history.csv"))?;
@@ -133,5 +145,12 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         );
     }
     println!("history: {}", history_path.display());
+    println!(
+        "charts ({} renders, {} snapshots coalesced): {}, {}",
+        stats.renders,
+        stats.snapshots_dropped,
+        out.join("learning_curves.png").display(),
+        out.join("learning_curves.svg").display()
+    );
     Ok(())
 }

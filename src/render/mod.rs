@@ -2,6 +2,9 @@
 //! and the background render worker that never blocks training.
 
 pub mod charts;
+mod curves;
 pub mod decimate;
 pub mod font;
 pub mod worker;
+
+pub use curves::CurveRenderer;

@@ -103,7 +103,8 @@ pub(crate) fn padded_x(x: Option<(f64, f64)>) -> (f64, f64) {
 }
 
 /// The y axis range with 5% air (a factor `(hi/lo)^0.05` on a log axis); a single value gets a
-/// unit-wide (or factor-of-two) range.
+/// ±10% range (±1 around zero; a factor of two on a log axis), so a constant learning rate of
+/// 0.01 is drawn at its value, not squashed onto a unit axis.
 pub(crate) fn padded_y(y: Option<(f64, f64)>, log: bool) -> (f64, f64) {
     let (y0, y1) = y.unwrap_or(if log { (0.1, 1.0) } else { (0.0, 1.0) });
     if log {
@@ -117,8 +118,10 @@ pub(crate) fn padded_y(y: Option<(f64, f64)>, log: bool) -> (f64, f64) {
         let (y0, y1) = finite_span(y0, y1);
         let pad = if y1 > y0 {
             (y1 - y0) * 0.05
+        } else if y0 != 0.0 {
+            y0.abs() * 0.1
         } else {
-            (y0.abs() * 0.1).max(1.0)
+            1.0
         };
         widen(y0, y1, y0 - pad, y1 + pad)
     }
@@ -135,12 +138,14 @@ mod tests {
     fn padding_rules() {
         let cases = [
             (Some((1.0, 3.0)), false, (0.9, 3.1), "5% air on y"),
+            (Some((2.0, 2.0)), false, (1.8, 2.2), "single value: ±10%"),
             (
-                Some((2.0, 2.0)),
+                Some((0.01, 0.01)),
                 false,
-                (1.0, 3.0),
-                "single value: unit range",
+                (0.009, 0.011),
+                "a small constant keeps its scale",
             ),
+            (Some((0.0, 0.0)), false, (-1.0, 1.0), "zero: unit range"),
             (None, false, (-0.05, 1.05), "nothing to show: unit range"),
             (
                 Some((0.5, 0.5)),
