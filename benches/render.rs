@@ -80,5 +80,40 @@ fn single(c: &mut Criterion) {
     g.finish();
 }
 
-criterion_group!(benches, grid, single);
+/// The training thread's share of plotting: a bus step with a `PlotCallback` (renderer that draws
+/// nothing) against the same bus without it.
+fn plot_feed(c: &mut Criterion) {
+    use curvewatch::callbacks::PlotCallback;
+    use curvewatch::render::worker::{Frame, RenderedFile};
+    use curvewatch::{Bus, StepEnd};
+    fn null(_: &Frame) -> Result<Vec<RenderedFile>, String> {
+        Ok(Vec::new())
+    }
+    for plot in [false, true] {
+        let name = if plot {
+            "plot_feed/step_with_feed"
+        } else {
+            "plot_feed/step_without"
+        };
+        c.bench_function(name, |b| {
+            b.iter_custom(|iters| {
+                let mut bus = Bus::new();
+                if plot {
+                    let dir = std::env::temp_dir().join("curvewatch-bench-feed");
+                    bus.add(PlotCallback::new(&dir, Box::new(null)).expect("render thread"));
+                }
+                let key = bus.metric(Split::Train, "loss");
+                bus.reserve_points(iters as usize);
+                let start = std::time::Instant::now();
+                for step in 1..=iters {
+                    let m = [(key, 1.0 / step as f64)];
+                    black_box(bus.step_end(&StepEnd::new(step, &m)).unwrap());
+                }
+                start.elapsed()
+            })
+        });
+    }
+}
+
+criterion_group!(benches, grid, single, plot_feed);
 criterion_main!(benches);
