@@ -199,8 +199,8 @@ impl Bus {
         self.history.key(split, name)
     }
 
-    /// Reserves room for `points` more points in every registered series, so that a long run's
-    /// history does not grow (and copy) on the training thread.
+    /// Reserves room for `points` more points in every registered series and maps the memory now, so
+    /// that a long run's history neither grows (and copies) nor page-faults on the training thread.
     pub fn reserve_points(&mut self, points: usize) {
         let keys: Vec<MetricKey> = self.history.iter().map(|(k, _)| k).collect();
         for key in keys {
