@@ -349,9 +349,12 @@ mod tests {
         h
     }
 
+    /// Series of a history, the expected monitor (split, name), and why.
+    type Case<'a> = (&'a [(Split, &'a str)], Split, &'a str, &'a str);
+
     #[test]
     fn the_preset_for_a_history_watches_its_validation_loss() {
-        let cases: &[(&[(Split, &str)], Split, &str, &str)] = &[
+        let cases: &[Case<'_>] = &[
             (
                 &[(Split::Train, "loss"), (Split::Valid, "loss")],
                 Split::Valid,
