@@ -9,7 +9,7 @@ use crate::analysis::prediction::{self, PredictOptions, Prediction};
 use crate::bus::{Bus, BusError};
 use crate::callbacks::lr_diagnosis::LrVerdict;
 use crate::callbacks::{Direction, Preset, PresetSummary};
-use crate::diagnosis::Diagnosis;
+use crate::diagnosis::{Diagnosis, DiagnosisKind};
 use crate::event::Split;
 use crate::history::{History, Series};
 use crate::replay::{replay, ReplayOptions};
@@ -117,7 +117,16 @@ pub fn analyze(history: &History) -> Result<RunReport, BusError> {
     let mut bus = Bus::new();
     preset.install(&mut bus);
     replay(history, &mut bus, ReplayOptions::whole_run())?;
-    let summary = PresetSummary::from_bus(&bus);
+    let mut summary = PresetSummary::from_bus(&bus);
+    if let Some(es) = summary.early_stopping.as_mut() {
+        // The whole run was replayed, but a live loop ends at the first stop: its best point is the
+        // one that stop would restore, not a later one found past it.
+        if let Some(stop) = &es.stopped {
+            es.best = stop.restore;
+        }
+    }
+    let diagnoses = first_stop_only(bus.diagnoses());
+    drop(bus); // its copy of the history is not needed for the prediction
     let early_stopping = early_stopping_replay(&summary, monitor.label());
     let best = history
         .get(monitor.split(), monitor.metric())
@@ -131,7 +140,7 @@ pub fn analyze(history: &History) -> Result<RunReport, BusError> {
         series: history.iter().map(|(_, s)| series_info(s)).collect(),
         best,
         lr_verdict: summary.lr_verdict(),
-        diagnoses: bus.diagnoses().to_vec(),
+        diagnoses,
         early_stopping,
         prediction,
         prediction_error,
@@ -161,6 +170,21 @@ fn best_of(s: &Series, direction: Direction) -> Option<BestInfo> {
         epoch: s.epochs()[i] as f64,
         value,
     })
+}
+
+/// The replay's diagnoses without the early stops after the first: the whole run is replayed, but a
+/// live loop would have ended at the first stop, so the later ones describe stops that never happen.
+fn first_stop_only(diagnoses: &[Diagnosis]) -> Vec<Diagnosis> {
+    let mut stopped = false;
+    diagnoses
+        .iter()
+        .filter(|d| {
+            let keep = !(stopped && d.kind == DiagnosisKind::EarlyStop);
+            stopped |= d.kind == DiagnosisKind::EarlyStop;
+            keep
+        })
+        .cloned()
+        .collect()
 }
 
 fn early_stopping_replay(summary: &PresetSummary, monitor: String) -> EarlyStoppingReplay {
@@ -197,26 +221,52 @@ fn predict_loss(history: &History) -> Option<Result<PredictionInfo, String>> {
     )
 }
 
-/// Finite points as (step + 1, value), averaged into at most `max` buckets of consecutive points.
-fn bucket_means(s: &Series, max: usize) -> (Vec<f64>, Vec<f64>) {
-    let points: Vec<(f64, f64)> = s
-        .steps()
-        .iter()
-        .zip(s.values())
-        .filter(|(_, v)| v.is_finite())
-        .map(|(&st, &v)| (st as f64 + 1.0, v))
-        .collect();
-    let size = points.len().div_ceil(max.max(1)).max(1);
-    points
-        .chunks(size)
-        .map(|c| {
-            let n = c.len() as f64;
-            (
-                c.iter().map(|p| p.0).sum::<f64>() / n,
-                c.iter().map(|p| p.1).sum::<f64>() / n,
-            )
-        })
-        .unzip()
+/// A series' finite points as `(step + 1, value)` columns, averaged into at most `max` buckets of
+/// consecutive points (each bucket holds `ceil(n / max)` points, the last one fewer), so that a long
+/// curve can be fitted quickly: the x of a bucket is the mean of its `step + 1`, the value the mean of
+/// its values. Non-finite values are left out first; `max` of 0 counts as 1. The `+ 1` makes x
+/// positive, as [`prediction::predict`] requires.
+///
+/// ```
+/// use curvewatch::{History, Split};
+/// let mut h = History::new();
+/// let loss = h.key(Split::Train, "loss");
+/// for (step, v) in [(0, 4.0), (1, 2.0), (2, f64::NAN), (3, 1.0), (4, 3.0)] {
+///     h.record(loss, step, 0.0, v);
+/// }
+/// let (xs, ys) = curvewatch::report::bucket_means(h.get(Split::Train, "loss").unwrap(), 2);
+/// assert_eq!(xs, vec![1.5, 4.5]); // steps 0, 1 and 3, 4, each plus one
+/// assert_eq!(ys, vec![3.0, 2.0]);
+/// ```
+pub fn bucket_means(s: &Series, max: usize) -> (Vec<f64>, Vec<f64>) {
+    let finite = || {
+        s.steps()
+            .iter()
+            .zip(s.values())
+            .filter(|(_, v)| v.is_finite())
+            .map(|(&st, &v)| (st as f64 + 1.0, v))
+    };
+    // Two passes over the series instead of a copy of its points: a long run stays cheap.
+    let count = finite().count();
+    let size = count.div_ceil(max.max(1)).max(1);
+    let mut xs = Vec::with_capacity(count.div_ceil(size));
+    let mut ys = Vec::with_capacity(count.div_ceil(size));
+    let (mut sx, mut sy, mut n) = (0.0, 0.0, 0usize);
+    for (x, y) in finite() {
+        sx += x;
+        sy += y;
+        n += 1;
+        if n == size {
+            xs.push(sx / n as f64);
+            ys.push(sy / n as f64);
+            (sx, sy, n) = (0.0, 0.0, 0);
+        }
+    }
+    if n > 0 {
+        xs.push(sx / n as f64);
+        ys.push(sy / n as f64);
+    }
+    (xs, ys)
 }
 
 impl fmt::Display for RunReport {
@@ -274,5 +324,43 @@ impl fmt::Display for RunReport {
             writeln!(f, "  {d}")?;
         }
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Validation loss by epoch with a NaN at index 3, a better value after it, then 20 epochs
+    /// without improvement (enough to run out of patience several times over).
+    fn nan_then_better() -> History {
+        let mut h = History::new();
+        let val = h.key(Split::Valid, "loss");
+        let head = [1.0, 0.8, 0.7, f64::NAN, 0.6, 0.65, 0.66, 0.64, 0.67];
+        let tail = std::iter::repeat_n(0.9, 20);
+        for (e, v) in head.into_iter().chain(tail).enumerate() {
+            h.record(val, e as u64, e as f64, v);
+        }
+        h
+    }
+
+    #[test]
+    fn the_replay_reports_the_best_point_of_its_first_stop() {
+        let report = analyze(&nan_then_better()).unwrap();
+        let es = &report.early_stopping;
+        assert_eq!(es.stop_index, Some(3), "check_finite stops at the NaN");
+        assert_eq!(
+            (es.best_index, es.best_value),
+            (Some(2), Some(0.7)),
+            "the weights to restore at that stop are those of 0.7, not of the later 0.6"
+        );
+        let summary_best = report.summary.early_stopping.as_ref().and_then(|e| e.best);
+        assert_eq!(summary_best.map(|b| b.index), Some(2), "the summary agrees");
+        let stops = report
+            .diagnoses
+            .iter()
+            .filter(|d| d.kind == DiagnosisKind::EarlyStop)
+            .count();
+        assert_eq!(stops, 1, "one early stop: a live loop ends there");
     }
 }
