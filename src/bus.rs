@@ -97,6 +97,7 @@ pub struct Bus {
     counts: Counts,
     dropped_points: u64,
     step_timing: bool,
+    recording: bool,
 }
 
 #[derive(Clone, Copy, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
@@ -133,6 +134,7 @@ impl Bus {
             counts: Counts::default(),
             dropped_points: 0,
             step_timing: false,
+            recording: true,
         }
     }
 
@@ -147,6 +149,14 @@ impl Bus {
     /// [`StepEnd::with_time`].
     pub fn with_step_timing(mut self, on: bool) -> Self {
         self.step_timing = on;
+        self
+    }
+
+    /// Turns recording into the history on or off (on by default). Off suits a replay of a history
+    /// that is already stored elsewhere, through callbacks that do not read the history (the standard
+    /// preset's do not): it halves the memory of `curvewatch analyze`. Keys are still issued.
+    pub fn with_recording(mut self, on: bool) -> Self {
+        self.recording = on;
         self
     }
 
@@ -271,8 +281,10 @@ impl Bus {
         self.record_all(Origin::Step, ev.metrics, ev.step, epoch);
         if let Some(lr) = ev.lr {
             self.control.lr = Some(lr);
-            self.history
-                .record_from(Origin::Step, self.lr_key, ev.step, epoch, lr);
+            if self.recording {
+                self.history
+                    .record_from(Origin::Step, self.lr_key, ev.step, epoch, lr);
+            }
         }
         self.at(ev.step, ev.epoch);
         self.counts.steps += 1;
@@ -425,6 +437,9 @@ impl Bus {
 
     #[inline]
     fn record_all(&mut self, origin: Origin, metrics: &[(MetricKey, f64)], step: u64, epoch: f64) {
+        if !self.recording {
+            return;
+        }
         for &(key, value) in metrics {
             if !self.history.record_from(origin, key, step, epoch, value) {
                 self.drop_point(key);

@@ -114,7 +114,8 @@ pub struct RunReport {
 pub fn analyze(history: &History) -> Result<RunReport, BusError> {
     let preset = Preset::for_history(history);
     let monitor = preset.monitor().clone();
-    let mut bus = Bus::new();
+    // The history is already in memory: the replay bus need not keep a second copy.
+    let mut bus = Bus::new().with_recording(false);
     preset.install(&mut bus);
     replay(history, &mut bus, ReplayOptions::whole_run())?;
     let mut summary = PresetSummary::from_bus(&bus);

@@ -477,3 +477,23 @@ fn step_timing_is_opt_in() {
         .unwrap();
     assert_eq!(*seen.lock().unwrap(), vec![false, true, true]);
 }
+
+#[test]
+fn without_recording_callbacks_still_see_the_metrics() {
+    let log = Log::default();
+    let mut bus = Bus::new()
+        .with_recording(false)
+        .with(StopBelow(0.3))
+        .with(recorder("r", &log));
+    let loss = bus.metric(Split::Train, "loss");
+    for step in 1..=5u64 {
+        let _ = bus.step_end(&StepEnd::new(step, &[(loss, 1.0 / step as f64)]).with_lr(0.1));
+    }
+    assert_eq!(bus.history().points(), 0, "nothing recorded");
+    assert_eq!(
+        bus.stop_reason().unwrap().step,
+        4,
+        "the stop still sees 1/4 < 0.3"
+    );
+    assert_eq!(log.lock().unwrap().len(), 5);
+}

@@ -114,6 +114,9 @@ struct Episode {
     quiet: usize,
 }
 
+/// How many whole windows a finding must stay absent before it can be reported again.
+pub const QUIET_WINDOWS: usize = 10;
+
 /// The kinds with episodes of their own, in slot order.
 const EPISODE_KINDS: [DiagnosisKind; 3] = [
     DiagnosisKind::Divergence,
@@ -132,7 +135,7 @@ struct State {
 /// docs](self) for the rules.
 ///
 /// It emits a diagnosis when a finding starts (`divergence`, `lr_too_high`, `lr_too_low`), and again
-/// only after that kind has been absent for a whole window. It never stops training or changes the
+/// only after that kind has been absent for [`QUIET_WINDOWS`] whole windows. It never stops training or changes the
 /// learning rate; read the verdict after the run with [`LrDiagnosis::verdict`] (through
 /// [`Bus::callback`](crate::Bus::callback)). The learning rate comes from
 /// [`StepEnd::with_lr`](crate::StepEnd::with_lr), or else [`Context::lr`].
@@ -235,8 +238,10 @@ impl LrDiagnosis {
             return;
         };
         let found = a.finding.diagnosis_kind().map(|(k, _)| k);
-        // An episode clears after a whole window of values without its finding.
-        let clear_after = self.config.window().div_ceil(self.config.check_every());
+        // An episode clears after QUIET_WINDOWS whole windows of values without its finding, so
+        // that a measure hovering around its threshold does not report again and again.
+        let clear_after =
+            (QUIET_WINDOWS * self.config.window()).div_ceil(self.config.check_every());
         for (slot, kind) in EPISODE_KINDS.iter().enumerate() {
             let ep = &mut self.state.episodes[slot];
             if found == Some(*kind) {

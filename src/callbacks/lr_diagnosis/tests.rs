@@ -309,13 +309,22 @@ fn a_finding_is_reported_once_per_episode() {
             .count()
     };
     assert_eq!(count(&bus), 1);
-    // A healthy descent for a whole window clears the episode; the next oscillation is new.
+    // A short healthy stretch (2 windows) does not clear it: a measure hovering around its
+    // threshold must not report again and again.
     feed(
         &mut bus,
-        &mut (0..150).map(|i| 1.9 * 0.98f64.powi(i) * (1.0 + zig(i as usize, 0.002))),
+        &mut (0..100).map(|i| 1.9 * 0.995f64.powi(i) * (1.0 + zig(i as usize, 0.002))),
+    );
+    let level = 1.9 * 0.995f64.powi(99);
+    feed(&mut bus, &mut (0..60).map(|i| level + zig(i, 0.1 * level)));
+    assert_eq!(count(&bus), 1, "a flicker is the same episode");
+    // A healthy descent for QUIET_WINDOWS whole windows clears the episode; the next one is new.
+    feed(
+        &mut bus,
+        &mut (0..520).map(|i| level * 0.995f64.powi(i) * (1.0 + zig(i as usize, 0.002))),
     );
     assert_eq!(count(&bus), 1, "the healthy stretch reports nothing");
-    let low = 1.9 * 0.98f64.powi(149);
+    let low = level * 0.995f64.powi(519);
     feed(&mut bus, &mut (0..60).map(|i| low + zig(i, 0.1 * low)));
     assert_eq!(count(&bus), 2, "a new episode after the condition cleared");
     let d = bus
