@@ -103,8 +103,10 @@ impl RollingStats {
         // Recompute on schedule; or early when the spread left is tiny next to the squared sums
         // the rounding error scales with (the level jumped away from `shift`, or a wide window
         // settled), or when an overflowed value has left NaN behind.
-        let spread = self.sum_sq - self.sum * self.sum / self.ring.len() as f64;
-        let cancelled = spread < CANCELLATION * self.peak_sq || spread.is_nan();
+        // spread = sum_sq - sum²/n, compared after multiplying both sides by n (no division).
+        let n = self.ring.len() as f64;
+        let spread_n = self.sum_sq * n - self.sum * self.sum;
+        let cancelled = spread_n < CANCELLATION * self.peak_sq * n || spread_n.is_nan();
         if self.since_exact >= self.ring.capacity() || cancelled {
             self.recompute();
         }
