@@ -117,6 +117,7 @@ use crate::History;
 pub use detect::{detect, detect_file};
 pub use error::{ImportError, Location};
 pub use format::{ImportFormat, UnknownFormat};
+pub use names::metric_name;
 pub use source::{import_bytes, import_file};
 
 /// What the history holds when a run restarted (a series' step repeats or goes back).

@@ -48,6 +48,24 @@ pub(crate) fn map_name(raw: &str) -> Mapped {
     }
 }
 
+/// The (split, name) a logger's metric name stands for, whatever the name denotes (timing names
+/// included): `val_loss` → (valid, `loss`), `train/acc` → (train, `acc`), `learning_rate` → (train,
+/// `lr`), `test_loss` → (valid, `test/loss`). The importers and the command line share it, so a name
+/// given on the command line means what it meant in the log.
+///
+/// ```
+/// use curvewatch::import::metric_name;
+/// use curvewatch::Split;
+/// assert_eq!(metric_name("val_loss"), (Split::Valid, "loss".to_owned()));
+/// assert_eq!(metric_name("loss_train"), (Split::Train, "loss".to_owned()));
+/// assert_eq!(metric_name("test_acc"), (Split::Valid, "test/acc".to_owned()));
+/// ```
+pub fn metric_name(raw: &str) -> (Split, String) {
+    match map_name(raw.trim()) {
+        Mapped::Metric(split, name) | Mapped::Timing(split, name) => (split, name),
+    }
+}
+
 fn split_of(raw: &str) -> (Split, &str, bool) {
     let lower = raw.to_ascii_lowercase();
     let groups: [(&[&str], Split, bool); 3] = [

@@ -15,67 +15,13 @@
 //!    (a namespaced name that the importer placed in the validation split, such as HF's
 //!    `g0/accuracy` of several eval sets). A plain `loss` never falls back to `valid/loss`.
 
+use curvewatch::import::metric_name;
 use curvewatch::{History, Series, Split};
 
-const TRAIN_PREFIXES: [&str; 4] = ["train/", "train_", "training/", "training_"];
-const VALID_PREFIXES: [&str; 8] = [
-    "val/",
-    "val_",
-    "valid/",
-    "valid_",
-    "validation/",
-    "validation_",
-    "eval/",
-    "eval_",
-];
-const TEST_PREFIXES: [&str; 4] = ["test/", "test_", "predict/", "predict_"];
-const TRAIN_SUFFIXES: [&str; 1] = ["_train"];
-const VALID_SUFFIXES: [&str; 3] = ["_val", "_valid", "_validation"];
-const TEST_SUFFIXES: [&str; 1] = ["_test"];
-
-/// The (split, name) a user's metric name stands for, by rule 2 of the module docs.
+/// The (split, name) a user's metric name stands for, by rule 2 of the module docs: the importers'
+/// own mapping, so a name means on the command line what it meant in the log.
 pub fn parse(text: &str) -> (Split, String) {
-    let text = text.trim();
-    let lower = text.to_ascii_lowercase();
-    let prefixed = [
-        (&TRAIN_PREFIXES[..], Split::Train, false),
-        (&VALID_PREFIXES[..], Split::Valid, false),
-        (&TEST_PREFIXES[..], Split::Valid, true),
-    ];
-    for (prefixes, split, test) in prefixed {
-        if let Some(p) = prefixes
-            .iter()
-            .find(|p| lower.starts_with(*p) && lower.len() > p.len())
-        {
-            return (split, named(&text[p.len()..], test));
-        }
-    }
-    let suffixed = [
-        (&TRAIN_SUFFIXES[..], Split::Train, false),
-        (&VALID_SUFFIXES[..], Split::Valid, false),
-        (&TEST_SUFFIXES[..], Split::Valid, true),
-    ];
-    for (suffixes, split, test) in suffixed {
-        if let Some(s) = suffixes
-            .iter()
-            .find(|s| lower.ends_with(*s) && lower.len() > s.len())
-        {
-            return (split, named(&text[..text.len() - s.len()], test));
-        }
-    }
-    (Split::Train, named(text, false))
-}
-
-fn named(rest: &str, test: bool) -> String {
-    let lower = rest.to_ascii_lowercase();
-    if lower == "lr" || lower == "learning_rate" || lower.starts_with("lr-") {
-        return "lr".to_owned();
-    }
-    if test {
-        format!("test/{rest}")
-    } else {
-        rest.to_owned()
-    }
+    metric_name(text)
 }
 
 /// The series `text` names in `history` (see the module docs), or `None`.
