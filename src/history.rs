@@ -123,6 +123,7 @@ impl Series {
         self.values.iter().filter(|v| !v.is_finite()).count()
     }
 
+    #[inline]
     fn push(&mut self, step: u64, epoch: f32, value: f64) {
         self.steps.push(step);
         self.epochs.push(epoch);

@@ -116,10 +116,14 @@ impl RollingStats {
     /// Re-derives the shift and both sums from the buffer (two passes), removing rounding drift.
     fn recompute(&mut self) {
         self.since_exact = 0;
-        // An incremental mean cannot overflow where a plain sum of large values could.
-        let mut mean = 0.0;
-        for (k, x) in self.ring.iter().enumerate() {
-            mean += (x - mean) / (k + 1) as f64;
+        // A plain sum (no division per value); if it overflows, an incremental mean, which cannot.
+        let n = self.ring.len() as f64;
+        let mut mean = self.ring.iter().sum::<f64>() / n;
+        if !mean.is_finite() {
+            mean = 0.0;
+            for (k, x) in self.ring.iter().enumerate() {
+                mean += (x - mean) / (k + 1) as f64;
+            }
         }
         self.shift = mean;
         let (mut sum, mut sum_sq) = (0.0, 0.0);
