@@ -49,6 +49,8 @@ pub mod render;
 mod replay;
 pub mod report;
 mod summary;
+#[cfg(test)]
+mod testutil;
 
 pub use bus::{Bus, BusError, FaultPolicy};
 pub use callback::{state_from_value, state_to_value, Callback, CallbackError, CallbackResult};

@@ -2,20 +2,7 @@
 
 use super::families::Family;
 
-/// A 64-bit linear congruential generator (Knuth's MMIX constants): uniform noise in `[−amp, amp]`
-/// (standard deviation `amp/√3`), reproducible without a random-number crate.
-pub(crate) struct Lcg(pub u64);
-
-impl Lcg {
-    pub(crate) fn noise(&mut self, amp: f64) -> f64 {
-        self.0 = self
-            .0
-            .wrapping_mul(6364136223846793005)
-            .wrapping_add(1442695040888963407);
-        let unit = (self.0 >> 11) as f64 / (1u64 << 53) as f64;
-        (2.0 * unit - 1.0) * amp
-    }
-}
+pub(crate) use crate::testutil::Lcg;
 
 /// Known parameters (original x units) for each family, loss-like shapes over x = 1..=200.
 pub(crate) fn truth(f: Family) -> Vec<f64> {

@@ -64,13 +64,10 @@ fn debiased_ema_hand_values() {
 
 #[test]
 fn streaming_ema_equals_slice_bit_for_bit() {
-    let mut state = 12345u64;
+    let mut rng = crate::testutil::Lcg(12345);
     let ys: Vec<f64> = (0..2000)
         .map(|i| {
-            state = state
-                .wrapping_mul(6364136223846793005)
-                .wrapping_add(1442695040888963407);
-            let u = (state >> 11) as f64 / (1u64 << 53) as f64;
+            let u = rng.uniform();
             if i % 97 == 0 {
                 NAN
             } else {

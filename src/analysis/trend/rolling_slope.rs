@@ -160,21 +160,10 @@ impl RollingSlope {
 mod tests {
     use super::super::slope;
     use super::*;
+    use crate::testutil::Lcg;
 
     fn window(cap: usize) -> RollingSlope {
         RollingSlope::new(NonZeroUsize::new(cap).unwrap()).unwrap()
-    }
-
-    /// A tiny deterministic LCG (Knuth's MMIX constants), uniform in [0, 1).
-    struct Lcg(u64);
-    impl Lcg {
-        fn next(&mut self) -> f64 {
-            self.0 = self
-                .0
-                .wrapping_mul(6364136223846793005)
-                .wrapping_add(1442695040888963407);
-            (self.0 >> 11) as f64 / (1u64 << 53) as f64
-        }
     }
 
     #[test]
@@ -223,7 +212,7 @@ mod tests {
             let mut s = window(cap);
             let mut ys = Vec::new();
             for i in 0..3000 {
-                let y = 50.0 - 0.01 * i as f64 + rng.next();
+                let y = 50.0 - 0.01 * i as f64 + rng.uniform();
                 s.push(y);
                 ys.push(y);
                 let tail = &ys[ys.len().saturating_sub(cap)..];
@@ -244,7 +233,7 @@ mod tests {
         let mut s = window(1000);
         let mut ys = std::collections::VecDeque::with_capacity(1000);
         for i in 0..1_000_000u64 {
-            let y = 1e4 - 1e-6 * i as f64 + 1e-4 * (rng.next() - 0.5);
+            let y = 1e4 - 1e-6 * i as f64 + 1e-4 * (rng.uniform() - 0.5);
             s.push(y);
             if ys.len() == 1000 {
                 ys.pop_front();
@@ -268,13 +257,13 @@ mod tests {
         let mut rng = Lcg(5);
         let mut a = window(10);
         for _ in 0..23 {
-            a.push(rng.next());
+            a.push(rng.uniform());
         }
         let mut b: RollingSlope =
             serde_json::from_str(&serde_json::to_string(&a).unwrap()).unwrap();
         assert_eq!(a, b);
         for _ in 0..50 {
-            let y = rng.next();
+            let y = rng.uniform();
             a.push(y);
             b.push(y);
             assert_eq!(a.slope().map(f64::to_bits), b.slope().map(f64::to_bits));

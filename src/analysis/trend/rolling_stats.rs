@@ -203,21 +203,10 @@ impl RollingStats {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::testutil::Lcg;
 
     fn window(cap: usize) -> RollingStats {
         RollingStats::new(NonZeroUsize::new(cap).unwrap()).unwrap()
-    }
-
-    /// A tiny deterministic LCG (Knuth's MMIX constants), uniform in [0, 1).
-    struct Lcg(u64);
-    impl Lcg {
-        fn next(&mut self) -> f64 {
-            self.0 = self
-                .0
-                .wrapping_mul(6364136223846793005)
-                .wrapping_add(1442695040888963407);
-            (self.0 >> 11) as f64 / (1u64 << 53) as f64
-        }
     }
 
     /// Two-pass mean and sample std of a slice: the reference.
@@ -312,7 +301,7 @@ mod tests {
             let x = if i % 13 == 0 {
                 f64::NAN
             } else {
-                3.0 + 100.0 * rng.next()
+                3.0 + 100.0 * rng.uniform()
             };
             if w.push(x) {
                 admitted.push(x);
@@ -341,7 +330,7 @@ mod tests {
             let mut recent = std::collections::VecDeque::with_capacity(cap);
             let mut worst = 0.0f64;
             for i in 0..1_000_000u64 {
-                let x = 1e4 + 0.02 * (rng.next() - 0.5);
+                let x = 1e4 + 0.02 * (rng.uniform() - 0.5);
                 w.push(x);
                 if recent.len() == cap {
                     recent.pop_front();
@@ -368,7 +357,7 @@ mod tests {
         let mut worst = 0.0f64;
         for i in 0..2000 {
             let level = if i < 1000 { 1e4 } else { 1e-3 };
-            let x = level * (1.0 + 1e-3 * (rng.next() - 0.5));
+            let x = level * (1.0 + 1e-3 * (rng.uniform() - 0.5));
             w.push(x);
             if recent.len() == cap {
                 recent.pop_front();
@@ -397,13 +386,13 @@ mod tests {
         let mut rng = Lcg(99);
         let mut a = window(16);
         for _ in 0..37 {
-            a.push(rng.next());
+            a.push(rng.uniform());
         }
         let mut b: RollingStats =
             serde_json::from_str(&serde_json::to_string(&a).unwrap()).unwrap();
         assert_eq!(a, b);
         for _ in 0..100 {
-            let x = rng.next();
+            let x = rng.uniform();
             a.push(x);
             b.push(x);
             assert_eq!(

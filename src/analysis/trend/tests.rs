@@ -194,15 +194,8 @@ fn sign_changes_cases() {
 
 #[test]
 fn sign_changes_of_noise_is_about_two_thirds() {
-    let mut state = 1u64;
-    let ys: Vec<f64> = (0..100_000)
-        .map(|_| {
-            state = state
-                .wrapping_mul(6364136223846793005)
-                .wrapping_add(1442695040888963407);
-            (state >> 11) as f64
-        })
-        .collect();
+    let mut rng = crate::testutil::Lcg(1);
+    let ys: Vec<f64> = (0..100_000).map(|_| rng.uniform()).collect();
     let f = sign_changes(&ys).unwrap();
     assert!((f - 2.0 / 3.0).abs() < 0.01, "{f}");
 }
