@@ -12,6 +12,7 @@ use crate::diagnosis::Diagnosis;
 use crate::event::{
     EpochBegin, EpochEnd, EvalEnd, MetricKey, Split, StepEnd, TrainBegin, TrainEnd,
 };
+use crate::gate::{self, StepGate};
 use crate::history::{History, Origin};
 use crate::persist::PersistError;
 use crate::summary::{Fault, RunSummary};
@@ -58,6 +59,8 @@ struct Slot {
     callback: Box<dyn Callback>,
     enabled: bool,
     faults: u64,
+    /// Which steps reach the callback (from [`Callback::step_filter`]).
+    gate: StepGate,
 }
 
 /// Diagnoses emitted while delivering diagnoses are delivered too, up to this many rounds per event.
@@ -98,6 +101,10 @@ pub struct Bus {
     dropped_points: u64,
     step_timing: bool,
     recording: bool,
+    /// Number of registered series when the step gates last looked their metrics up.
+    gates_resolved: usize,
+    /// Whether some callback skips steps (otherwise no step mask is computed).
+    any_gated: bool,
 }
 
 #[derive(Clone, Copy, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
@@ -135,6 +142,8 @@ impl Bus {
             dropped_points: 0,
             step_timing: false,
             recording: true,
+            gates_resolved: usize::MAX,
+            any_gated: false,
         }
     }
 
@@ -174,12 +183,17 @@ impl Bus {
 
     /// Adds a boxed callback under `name`.
     pub fn add_named(&mut self, name: impl Into<String>, callback: Box<dyn Callback>) -> &mut Self {
+        let gate = StepGate::new(callback.step_filter());
+        let gated = !gate.is_every();
         self.slots.push(Slot {
             name: name.into(),
             callback,
             enabled: true,
             faults: 0,
+            gate,
         });
+        self.any_gated |= gated;
+        self.gates_resolved = usize::MAX;
         self
     }
 
@@ -288,7 +302,16 @@ impl Bus {
         }
         self.at(ev.step, ev.epoch);
         self.counts.steps += 1;
-        self.dispatch("step_end", |cb, ctx| cb.on_step_end(ctx, &ev))
+        // Gates cost a mask per step: only worth it when some callback skips steps.
+        let mask = self.any_gated.then(|| {
+            if self.gates_resolved != self.history.len() {
+                self.resolve_gates();
+            }
+            gate::step_mask(ev.metrics)
+        });
+        self.control.begin_event();
+        self.run_hooks("step_end", mask, &mut |cb, ctx| cb.on_step_end(ctx, &ev))?;
+        self.finish_event()
     }
 
     /// Sent after an evaluation: records its metrics, then dispatches.
@@ -467,68 +490,109 @@ impl Bus {
         mut hook: impl FnMut(&mut dyn Callback, &mut Context<'_>) -> CallbackResult,
     ) -> Result<Decision, BusError> {
         self.control.begin_event();
-        self.run_hooks(event, &mut hook)?;
+        self.run_hooks(event, None, &mut hook)?;
+        self.finish_event()
+    }
+
+    /// Delivers the diagnoses the hooks emitted and returns the event's decision.
+    #[inline]
+    fn finish_event(&mut self) -> Result<Decision, BusError> {
         if !self.pending.is_empty() {
             self.deliver_diagnoses()?;
         }
         Ok(self.control.decision())
     }
 
+    /// Looks up the metrics of every step gate again (the registry grew since the last time).
+    #[cold]
+    fn resolve_gates(&mut self) {
+        for slot in &mut self.slots {
+            slot.gate.resolve(&self.history);
+        }
+        self.gates_resolved = self.history.len();
+    }
+
+    /// Calls `hook` on every enabled callback (on a step, those whose gate admits `step_mask`), in
+    /// order. One `catch_unwind` guards the whole pass: after a failure or a panic the fault is
+    /// recorded and the pass resumes with the next callback, so each callback is still isolated.
     #[inline]
     fn run_hooks(
         &mut self,
         event: &'static str,
+        step_mask: Option<u64>,
         hook: &mut impl FnMut(&mut dyn Callback, &mut Context<'_>) -> CallbackResult,
     ) -> Result<(), BusError> {
-        for slot in self.slots.iter_mut() {
-            if !slot.enabled {
-                continue;
-            }
-            let mut ctx = Context {
-                history: &mut self.history,
-                control: &mut self.control,
-                pending: &mut self.pending,
-                diagnoses: &self.diagnoses,
-                callback: &slot.name,
-                step: self.step,
-                epoch: self.epoch,
-            };
-            let callback = &mut *slot.callback;
-            let outcome = catch_unwind(AssertUnwindSafe(|| hook(callback, &mut ctx)));
+        let mut next = 0;
+        while next < self.slots.len() {
+            let mut at = next;
+            let (history, control, pending) =
+                (&mut self.history, &mut self.control, &mut self.pending);
+            let (diagnoses, step, epoch) = (&self.diagnoses, self.step, self.epoch);
+            let slots = &mut self.slots[next..];
+            let outcome = catch_unwind(AssertUnwindSafe(|| {
+                let mut ctx = Context {
+                    history,
+                    control,
+                    pending,
+                    diagnoses,
+                    callback: "",
+                    step,
+                    epoch,
+                };
+                for slot in slots.iter_mut() {
+                    if slot.enabled && step_mask.is_none_or(|m| slot.gate.admits(m)) {
+                        ctx.callback = &slot.name;
+                        hook(&mut *slot.callback, &mut ctx)?;
+                    }
+                    at += 1;
+                }
+                CallbackResult::Ok(())
+            }));
             let failure = match outcome {
-                Ok(Ok(())) => continue,
+                Ok(Ok(())) => return Ok(()),
                 Ok(Err(e)) => (e.message().to_owned(), false),
                 Err(payload) => (panic_message(payload.as_ref()), true),
             };
-            let fault = Fault {
-                callback: slot.name.clone(),
-                event,
-                step: self.step,
-                epoch: self.epoch,
-                message: failure.0,
-                panicked: failure.1,
-            };
-            slot.faults += 1;
-            report_fault(&fault, slot.faults, self.policy);
-            let error = match self.policy {
-                FaultPolicy::Warn => None,
-                FaultPolicy::Disable => {
-                    slot.enabled = false;
-                    None
-                }
-                FaultPolicy::Propagate => Some(BusError::Callback {
-                    callback: fault.callback.clone(),
-                    event,
-                    step: fault.step,
-                    message: fault.message.clone(),
-                }),
-            };
-            self.faults.push(fault);
-            if let Some(e) = error {
-                return Err(e);
-            }
+            self.fault(at, event, failure)?;
+            next = at + 1;
         }
         Ok(())
+    }
+
+    /// Records and reports a failure of the callback in slot `at`; applies the fault policy.
+    #[cold]
+    fn fault(
+        &mut self,
+        at: usize,
+        event: &'static str,
+        (message, panicked): (String, bool),
+    ) -> Result<(), BusError> {
+        let slot = &mut self.slots[at];
+        let fault = Fault {
+            callback: slot.name.clone(),
+            event,
+            step: self.step,
+            epoch: self.epoch,
+            message,
+            panicked,
+        };
+        slot.faults += 1;
+        report_fault(&fault, slot.faults, self.policy);
+        let error = match self.policy {
+            FaultPolicy::Warn => None,
+            FaultPolicy::Disable => {
+                slot.enabled = false;
+                None
+            }
+            FaultPolicy::Propagate => Some(BusError::Callback {
+                callback: fault.callback.clone(),
+                event,
+                step: fault.step,
+                message: fault.message.clone(),
+            }),
+        };
+        self.faults.push(fault);
+        error.map_or(Ok(()), Err)
     }
 
     #[cold]
@@ -539,7 +603,9 @@ impl Bus {
             }
             for diagnosis in std::mem::take(&mut self.pending) {
                 diagnosis.trace();
-                self.run_hooks("diagnosis", &mut |cb, ctx| cb.on_diagnosis(ctx, &diagnosis))?;
+                self.run_hooks("diagnosis", None, &mut |cb, ctx| {
+                    cb.on_diagnosis(ctx, &diagnosis)
+                })?;
                 self.diagnoses.push(diagnosis);
             }
         }

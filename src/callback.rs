@@ -5,7 +5,7 @@ use std::fmt;
 
 use crate::context::Context;
 use crate::diagnosis::Diagnosis;
-use crate::event::{EpochBegin, EpochEnd, EvalEnd, StepEnd, TrainBegin, TrainEnd};
+use crate::event::{EpochBegin, EpochEnd, EvalEnd, Split, StepEnd, TrainBegin, TrainEnd};
 
 /// What a hook returns: `Ok(())`, or an error the bus reports and handles by its
 /// [`FaultPolicy`](crate::FaultPolicy).
@@ -95,6 +95,14 @@ pub trait Callback: Send {
         Ok(())
     }
 
+    /// Which step events this callback needs; the bus skips the others without calling it. Asked once,
+    /// when the callback is added to a bus (so it must follow from the configuration, not the state).
+    /// The default, [`StepFilter::Every`], is always correct; a narrower filter saves a call per step
+    /// for callbacks that only act on steps carrying their metric.
+    fn step_filter(&self) -> StepFilter {
+        StepFilter::Every
+    }
+
     /// Notifies this callback that a training step ended; its metrics are already in the history.
     fn on_step_end(&mut self, _ctx: &mut Context<'_>, _ev: &StepEnd<'_>) -> CallbackResult {
         Ok(())
@@ -154,6 +162,9 @@ impl<C: Callback + ?Sized> Callback for Box<C> {
     fn on_epoch_begin(&mut self, ctx: &mut Context<'_>, ev: &EpochBegin) -> CallbackResult {
         (**self).on_epoch_begin(ctx, ev)
     }
+    fn step_filter(&self) -> StepFilter {
+        (**self).step_filter()
+    }
     fn on_step_end(&mut self, ctx: &mut Context<'_>, ev: &StepEnd<'_>) -> CallbackResult {
         (**self).on_step_end(ctx, ev)
     }
@@ -177,6 +188,54 @@ impl<C: Callback + ?Sized> Callback for Box<C> {
     }
     fn as_any(&self) -> Option<&dyn Any> {
         (**self).as_any()
+    }
+}
+
+/// Which step events a callback needs ([`Callback::step_filter`]); the bus skips the others.
+///
+/// A skipped step costs the bus one integer test instead of a call. The filter only narrows
+/// [`Callback::on_step_end`]: every other event reaches every callback.
+///
+/// ```
+/// use curvewatch::{Bus, Callback, CallbackResult, Context, Split, StepEnd, StepFilter};
+///
+/// #[derive(Default)]
+/// struct CountLossSteps(u32);
+/// impl Callback for CountLossSteps {
+///     fn step_filter(&self) -> StepFilter {
+///         StepFilter::carrying(Split::Train, "loss")
+///     }
+///     fn on_step_end(&mut self, _: &mut Context<'_>, _: &StepEnd<'_>) -> CallbackResult {
+///         self.0 += 1;
+///         Ok(())
+///     }
+///     fn as_any(&self) -> Option<&dyn std::any::Any> {
+///         Some(self)
+///     }
+/// }
+///
+/// let mut bus = Bus::new().with(CountLossSteps::default());
+/// let (loss, tokens) = (bus.metric(Split::Train, "loss"), bus.metric(Split::Train, "tokens"));
+/// bus.step_end(&StepEnd::new(1, &[(tokens, 512.0)])).unwrap(); // skipped: no loss
+/// bus.step_end(&StepEnd::new(2, &[(tokens, 512.0), (loss, 2.5)])).unwrap();
+/// assert_eq!(bus.callback::<CountLossSteps>().unwrap().0, 1);
+/// ```
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum StepFilter {
+    /// Every step event (the default).
+    #[default]
+    Every,
+    /// Only the steps whose metrics include at least one of these `(split, name)` metrics.
+    Carrying(Vec<(Split, String)>),
+    /// No step event: the callback acts on evaluations, epochs and the ends of the run only.
+    Never,
+}
+
+impl StepFilter {
+    /// Only the steps that carry `split/name`.
+    pub fn carrying(split: Split, name: &str) -> Self {
+        StepFilter::Carrying(vec![(split, name.to_owned())])
     }
 }
 

@@ -42,6 +42,7 @@ mod context;
 mod control;
 mod diagnosis;
 mod event;
+mod gate;
 mod history;
 pub mod import;
 pub mod persist;
@@ -53,7 +54,9 @@ mod summary;
 mod testutil;
 
 pub use bus::{Bus, BusError, FaultPolicy};
-pub use callback::{state_from_value, state_to_value, Callback, CallbackError, CallbackResult};
+pub use callback::{
+    state_from_value, state_to_value, Callback, CallbackError, CallbackResult, StepFilter,
+};
 pub use checkpoint::{Checkpoint, SavedCallback, CHECKPOINT_FORMAT};
 pub use context::Context;
 pub use control::{Decision, StopReason};

@@ -4,7 +4,8 @@ use std::sync::{Arc, Mutex};
 
 use curvewatch::{
     Bus, BusError, Callback, CallbackError, CallbackResult, Context, Diagnosis, DiagnosisKind,
-    EpochBegin, EpochEnd, EvalEnd, FaultPolicy, Severity, Split, StepEnd, TrainBegin, TrainEnd,
+    EpochBegin, EpochEnd, EvalEnd, FaultPolicy, Severity, Split, StepEnd, StepFilter, TrainBegin,
+    TrainEnd,
 };
 
 type Log = Arc<Mutex<Vec<String>>>;
@@ -496,4 +497,84 @@ fn without_recording_callbacks_still_see_the_metrics() {
         "the stop still sees 1/4 < 0.3"
     );
     assert_eq!(log.lock().unwrap().len(), 5);
+}
+
+/// Logs its steps; asks the bus for a given step filter; panics on the steps listed.
+struct Filtered {
+    name: &'static str,
+    filter: StepFilter,
+    panic_on: &'static [u64],
+    log: Log,
+}
+
+impl Callback for Filtered {
+    fn name(&self) -> Option<String> {
+        Some(self.name.to_owned())
+    }
+    fn step_filter(&self) -> StepFilter {
+        self.filter.clone()
+    }
+    fn on_step_end(&mut self, _: &mut Context<'_>, ev: &StepEnd<'_>) -> CallbackResult {
+        self.log
+            .lock()
+            .unwrap()
+            .push(format!("{}:step{}", self.name, ev.step));
+        assert!(!self.panic_on.contains(&ev.step), "boom");
+        Ok(())
+    }
+    fn on_eval_end(&mut self, _: &mut Context<'_>, _: &EvalEnd<'_>) -> CallbackResult {
+        self.log.lock().unwrap().push(format!("{}:eval", self.name));
+        Ok(())
+    }
+}
+
+#[test]
+fn step_filters_skip_only_the_steps_a_callback_does_not_want() {
+    let log = Log::default();
+    let filtered = |name, filter, panic_on| Filtered {
+        name,
+        filter,
+        panic_on,
+        log: log.clone(),
+    };
+    let mut bus = Bus::new();
+    bus.add(filtered(
+        "loss",
+        StepFilter::carrying(Split::Train, "loss"),
+        &[2],
+    ));
+    bus.add(filtered("never", StepFilter::Never, &[]));
+    // Registered by nobody until step 3: the gate must find it when it appears.
+    bus.add(filtered(
+        "late",
+        StepFilter::carrying(Split::Train, "late"),
+        &[],
+    ));
+    bus.add(filtered("every", StepFilter::Every, &[]));
+    let loss = bus.metric(Split::Train, "loss");
+    let tokens = bus.metric(Split::Train, "tokens");
+    bus.step_end(&StepEnd::new(1, &[(tokens, 1.0)])).unwrap();
+    bus.step_end(&StepEnd::new(2, &[(tokens, 1.0), (loss, 2.0)]))
+        .unwrap();
+    let late = bus.metric(Split::Train, "late");
+    bus.step_end(&StepEnd::new(3, &[(late, 1.0)])).unwrap();
+    bus.step_end(&StepEnd::new(4, &[])).unwrap();
+    let val = bus.metric(Split::Valid, "loss");
+    bus.eval_end(&EvalEnd::new(4, 0, &[(val, 1.0)])).unwrap();
+    let expected = [
+        "every:step1",
+        "loss:step2", // panics; the pass goes on with the next callback
+        "every:step2",
+        "late:step3",
+        "every:step3",
+        "every:step4", // a step without metrics reaches only `Every`
+        "loss:eval",   // other events reach every callback
+        "never:eval",
+        "late:eval",
+        "every:eval",
+    ];
+    assert_eq!(*log.lock().unwrap(), expected);
+    let faults = bus.faults();
+    assert_eq!(faults.len(), 1);
+    assert_eq!((faults[0].callback.as_str(), faults[0].step), ("loss", 2));
 }

@@ -34,7 +34,9 @@ use std::num::{NonZeroU32, NonZeroUsize};
 use serde::{Deserialize, Serialize};
 
 use crate::analysis::smoothing::Ema;
-use crate::callback::{state_from_value, state_to_value, Callback, CallbackError, CallbackResult};
+use crate::callback::{
+    state_from_value, state_to_value, Callback, CallbackError, CallbackResult, StepFilter,
+};
 use crate::callbacks::monitor::{Direction, Monitor};
 use crate::context::Context;
 use crate::event::{EpochEnd, EvalEnd, StepEnd};
@@ -325,6 +327,10 @@ impl EarlyStopping {
 }
 
 impl Callback for EarlyStopping {
+    fn step_filter(&self) -> StepFilter {
+        self.monitor.step_filter()
+    }
+
     fn on_step_end(&mut self, ctx: &mut Context<'_>, ev: &StepEnd<'_>) -> CallbackResult {
         self.on_metrics(ctx, ev.metrics);
         Ok(())

@@ -63,7 +63,9 @@ pub use assessment::{LrAssessment, LrFinding, LrVerdict};
 pub use config::{LrConfigError, LrDiagnosisConfig, LrThresholds, MAX_WINDOW, MIN_WINDOW};
 
 use super::monitor::Monitor;
-use crate::callback::{state_from_value, state_to_value, Callback, CallbackError, CallbackResult};
+use crate::callback::{
+    state_from_value, state_to_value, Callback, CallbackError, CallbackResult, StepFilter,
+};
 use crate::context::Context;
 use crate::diagnosis::DiagnosisKind;
 use crate::event::{EpochEnd, Split, StepEnd};
@@ -233,10 +235,17 @@ impl LrDiagnosis {
         self.state.tracker.non_finite()
     }
 
+    #[inline]
     fn observe(&mut self, ctx: &mut Context<'_>, loss: f64, lr: Option<f64>) {
-        let Some(a) = self.state.tracker.push(loss, lr, &self.config) else {
-            return;
-        };
+        if self.state.tracker.note(loss, lr) {
+            let a = self.state.tracker.check(&self.config);
+            self.report(ctx, a);
+        }
+    }
+
+    /// Reports the findings of a judgement that start an episode.
+    #[inline(never)]
+    fn report(&mut self, ctx: &mut Context<'_>, a: LrAssessment) {
         let found = a.finding.diagnosis_kind().map(|(k, _)| k);
         // An episode clears after QUIET_WINDOWS whole windows of values without its finding, so
         // that a measure hovering around its threshold does not report again and again.
@@ -263,6 +272,13 @@ impl LrDiagnosis {
 }
 
 impl Callback for LrDiagnosis {
+    fn step_filter(&self) -> StepFilter {
+        match self.granularity {
+            LossGranularity::Epochs => StepFilter::Never,
+            _ => self.monitor.step_filter(),
+        }
+    }
+
     fn on_step_end(&mut self, ctx: &mut Context<'_>, ev: &StepEnd<'_>) -> CallbackResult {
         if self.granularity == LossGranularity::Epochs {
             return Ok(());

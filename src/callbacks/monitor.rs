@@ -7,6 +7,7 @@ use std::fmt;
 
 use serde::{Deserialize, Serialize};
 
+use crate::callback::StepFilter;
 use crate::context::Context;
 use crate::event::{lookup, MetricKey, Split};
 
@@ -192,7 +193,13 @@ impl Monitor {
         }
     }
 
+    /// The step filter of a callback that acts only on steps carrying this metric.
+    pub fn step_filter(&self) -> StepFilter {
+        StepFilter::carrying(self.split, &self.metric)
+    }
+
     /// The watched metric's value in an event's metrics, if the event carries it.
+    #[inline]
     pub fn value_in(&mut self, ctx: &mut Context<'_>, metrics: &[(MetricKey, f64)]) -> Option<f64> {
         let key = self.key(ctx);
         lookup(metrics, key)

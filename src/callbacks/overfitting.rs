@@ -58,7 +58,9 @@ use self::state::State;
 use self::window::Window;
 use super::monitor::Monitor;
 use crate::analysis::trend::TrendError;
-use crate::callback::{state_from_value, state_to_value, Callback, CallbackError, CallbackResult};
+use crate::callback::{
+    state_from_value, state_to_value, Callback, CallbackError, CallbackResult, StepFilter,
+};
 use crate::context::Context;
 use crate::event::{EpochEnd, EvalEnd, Split, StepEnd, TrainBegin};
 
@@ -304,6 +306,10 @@ impl Callback for OverfittingDetector {
         self.state.max_epochs = ev.max_epochs.or(self.state.max_epochs);
         self.state.max_steps = ev.max_steps.or(self.state.max_steps);
         Ok(())
+    }
+
+    fn step_filter(&self) -> StepFilter {
+        self.train.step_filter()
     }
 
     fn on_step_end(&mut self, ctx: &mut Context<'_>, ev: &StepEnd<'_>) -> CallbackResult {

@@ -21,7 +21,9 @@ use std::any::Any;
 
 use serde::{Deserialize, Serialize};
 
-use crate::callback::{state_from_value, state_to_value, Callback, CallbackError, CallbackResult};
+use crate::callback::{
+    state_from_value, state_to_value, Callback, CallbackError, CallbackResult, StepFilter,
+};
 use crate::callbacks::monitor::{Direction, Monitor};
 use crate::context::Context;
 use crate::diagnosis::{Diagnosis, DiagnosisKind, Severity};
@@ -367,6 +369,10 @@ impl ReduceLrOnPlateau {
 }
 
 impl Callback for ReduceLrOnPlateau {
+    fn step_filter(&self) -> StepFilter {
+        self.monitor.step_filter()
+    }
+
     fn on_step_end(&mut self, ctx: &mut Context<'_>, ev: &StepEnd<'_>) -> CallbackResult {
         self.on_metrics(ctx, ev.metrics)
     }

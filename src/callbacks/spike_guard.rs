@@ -32,7 +32,9 @@ pub use action::{
 
 use super::monitor::Monitor;
 use crate::analysis::trend::RollingStats;
-use crate::callback::{state_from_value, state_to_value, Callback, CallbackError, CallbackResult};
+use crate::callback::{
+    state_from_value, state_to_value, Callback, CallbackError, CallbackResult, StepFilter,
+};
 use crate::context::Context;
 use crate::diagnosis::{Diagnosis, DiagnosisKind, Severity};
 use crate::event::{EpochEnd, EvalEnd, MetricKey, Split, StepEnd};
@@ -186,6 +188,7 @@ impl SpikeGuard {
         self.kind.as_str()
     }
 
+    #[inline]
     fn observe(&mut self, ctx: &mut Context<'_>, value: f64) {
         if !value.is_finite() {
             self.non_finite(ctx, value);
@@ -194,9 +197,9 @@ impl SpikeGuard {
         self.state.in_non_finite = false;
         let w = &self.state.window;
         if w.len() >= self.min_fill {
-            // Only a value above the mean can be a spike: the std (a square root) is needed then.
-            if let Some(mean) = w.mean().filter(|m| value > *m) {
-                let std = w.std().unwrap_or(0.0);
+            // The bar is computed for every value (no branch on "above the mean", which noise makes
+            // a coin flip the processor cannot predict); `value > bar` is the rare, predictable one.
+            if let Some((mean, std)) = w.mean_std() {
                 // A constant window still needs a (tiny) margin: 1e-12 of the level.
                 let spread = std.max(1e-12 * mean.abs()).max(f64::MIN_POSITIVE);
                 let bar = mean + self.k * spread;
@@ -210,6 +213,8 @@ impl SpikeGuard {
         self.state.window.push(value);
     }
 
+    #[cold]
+    #[inline(never)]
     fn spike(&mut self, ctx: &mut Context<'_>, value: f64, mean: f64, std: f64, bar: f64) {
         let step = ctx.step();
         let s = &mut self.state;
@@ -258,6 +263,8 @@ impl SpikeGuard {
         }
     }
 
+    #[cold]
+    #[inline(never)]
     fn non_finite(&mut self, ctx: &mut Context<'_>, value: f64) {
         let step = ctx.step();
         let s = &mut self.state;
@@ -316,6 +323,7 @@ impl SpikeGuard {
     }
 
     /// Judges the guarded metric if `metrics` carries it; returns whether it did.
+    #[inline]
     fn guard(&mut self, ctx: &mut Context<'_>, metrics: &[(MetricKey, f64)]) -> bool {
         match self.monitor.value_in(ctx, metrics) {
             Some(v) => {
@@ -335,6 +343,10 @@ fn default_window() -> RollingStats {
 }
 
 impl Callback for SpikeGuard {
+    fn step_filter(&self) -> StepFilter {
+        self.monitor.step_filter()
+    }
+
     fn on_step_end(&mut self, ctx: &mut Context<'_>, ev: &StepEnd<'_>) -> CallbackResult {
         if self.guard(ctx, ev.metrics) {
             self.state.step_values = true;

@@ -47,7 +47,9 @@ use self::state::State;
 use super::monitor::Monitor;
 use super::overfitting::window::{self, Window};
 use super::overfitting::{check, FitConfigError};
-use crate::callback::{state_from_value, state_to_value, Callback, CallbackError, CallbackResult};
+use crate::callback::{
+    state_from_value, state_to_value, Callback, CallbackError, CallbackResult, StepFilter,
+};
 use crate::context::Context;
 use crate::event::{EpochEnd, EvalEnd, Split, StepEnd};
 
@@ -299,6 +301,19 @@ impl UnderfittingDetector {
 }
 
 impl Callback for UnderfittingDetector {
+    fn step_filter(&self) -> StepFilter {
+        // A point every `n` steps counts every step; otherwise only the watched values matter.
+        if matches!(self.cadence, Cadence::Steps(_)) {
+            return StepFilter::Every;
+        }
+        let watched = std::iter::once(&self.train).chain(self.accuracy.as_ref());
+        StepFilter::Carrying(
+            watched
+                .map(|m| (m.split(), m.metric().to_owned()))
+                .collect(),
+        )
+    }
+
     fn on_step_end(&mut self, ctx: &mut Context<'_>, ev: &StepEnd<'_>) -> CallbackResult {
         if let Some(v) = self
             .train

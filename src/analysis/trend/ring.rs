@@ -35,6 +35,7 @@ impl Ring {
     }
 
     /// Appends `x`, returning the value it pushed out when the ring was already full.
+    #[inline]
     pub(super) fn push(&mut self, x: f64) -> Option<f64> {
         if self.buf.len() < self.cap {
             self.buf.push(x); // capacity reserved in `new`: no allocation
@@ -69,6 +70,11 @@ impl Ring {
     pub(super) fn iter(&self) -> impl Iterator<Item = f64> + Clone + '_ {
         let (newer, older) = self.buf.split_at(self.head);
         older.iter().chain(newer).copied()
+    }
+
+    /// The stored values in storage order (not oldest first): for sums, which do not care.
+    pub(super) fn unordered(&self) -> &[f64] {
+        &self.buf
     }
 
     pub(super) fn clear(&mut self) {

@@ -80,6 +80,7 @@ impl RollingStats {
 
     /// Adds `x`, dropping the oldest value once the window is full; returns whether `x` was admitted
     /// (`false` for NaN and ±inf, which change nothing). O(1) amortised, no allocation.
+    #[inline(always)]
     pub fn push(&mut self, x: f64) -> bool {
         if !x.is_finite() {
             return false;
@@ -114,20 +115,23 @@ impl RollingStats {
     }
 
     /// Re-derives the shift and both sums from the buffer (two passes), removing rounding drift.
+    #[inline(never)]
     fn recompute(&mut self) {
         self.since_exact = 0;
         // A plain sum (no division per value); if it overflows, an incremental mean, which cannot.
-        let n = self.ring.len() as f64;
-        let mut mean = self.ring.iter().sum::<f64>() / n;
+        // Storage order, not age order: sums do not care, and one slice is a tighter loop.
+        let values = self.ring.unordered();
+        let n = values.len() as f64;
+        let mut mean = values.iter().sum::<f64>() / n;
         if !mean.is_finite() {
             mean = 0.0;
-            for (k, x) in self.ring.iter().enumerate() {
+            for (k, x) in values.iter().enumerate() {
                 mean += (x - mean) / (k + 1) as f64;
             }
         }
         self.shift = mean;
         let (mut sum, mut sum_sq) = (0.0, 0.0);
-        for x in self.ring.iter() {
+        for &x in values {
             let d = x - mean;
             sum += d;
             sum_sq += d * d;
@@ -138,6 +142,7 @@ impl RollingStats {
     }
 
     /// Mean of the window, or `None` when it is empty.
+    #[inline]
     pub fn mean(&self) -> Option<f64> {
         match self.ring.len() {
             0 => None,
@@ -146,6 +151,7 @@ impl RollingStats {
     }
 
     /// Sample standard deviation (n - 1 in the denominator), or `None` with fewer than 2 values.
+    #[inline]
     pub fn std(&self) -> Option<f64> {
         let n = self.ring.len();
         if n < 2 {
@@ -155,6 +161,21 @@ impl RollingStats {
         let var = (self.sum_sq - self.sum * self.sum / nf) / (nf - 1.0);
         // Rounding can leave a constant window a hair below zero.
         Some(if var < 0.0 { 0.0 } else { var.sqrt() })
+    }
+
+    /// Mean and sample standard deviation together (`None` with fewer than 2 values): one length
+    /// check, no branch on the values.
+    #[inline]
+    pub fn mean_std(&self) -> Option<(f64, f64)> {
+        let n = self.ring.len();
+        if n < 2 {
+            return None;
+        }
+        // The same expressions as `mean` and `std`, so the values are bit for bit theirs.
+        let nf = n as f64;
+        let var = (self.sum_sq - self.sum * self.sum / nf) / (nf - 1.0);
+        let std = if var < 0.0 { 0.0 } else { var.sqrt() };
+        Some((self.shift + self.sum / nf, std))
     }
 
     /// Smallest value in the window (`None` when empty). O(len): a scan, meant for reports, not for

@@ -99,13 +99,20 @@ impl Tracker {
         lr: Option<f64>,
         cfg: &LrDiagnosisConfig,
     ) -> Option<LrAssessment> {
+        self.note(loss, lr).then(|| self.check(cfg))
+    }
+
+    /// The O(1) part of [`Tracker::push`]: notes the values and returns whether a judgement is due
+    /// (then [`Tracker::check`] must follow).
+    #[inline(always)]
+    pub(super) fn note(&mut self, loss: f64, lr: Option<f64>) -> bool {
         // The schedule is followed even through skipped losses.
         if let Some(lr) = lr.filter(|l| l.is_finite() && *l >= 0.0) {
             self.note_lr(lr);
         }
         if !loss.is_finite() {
             self.non_finite += 1;
-            return None;
+            return false;
         }
         self.window.push(loss);
         self.seen += 1;
@@ -115,30 +122,37 @@ impl Tracker {
             }
         }
         self.until_check = self.until_check.saturating_sub(1);
-        if self.until_check > 0 {
-            return None;
-        }
+        self.until_check == 0
+    }
+
+    /// The judgement due after [`Tracker::note`] returned `true` (O(window)).
+    #[inline(never)]
+    pub(super) fn check(&mut self, cfg: &LrDiagnosisConfig) -> LrAssessment {
         self.until_check = cfg.check_every();
         let stats = self.window.stats();
         if let Some(s) = &stats {
             self.noise = s.diff_noise;
         }
-        Some(self.judge(stats, cfg))
+        self.judge(stats, cfg)
     }
 
+    #[inline]
     fn note_lr(&mut self, lr: f64) {
         let h = &mut self.lr;
-        if let Some(prev) = h.last {
-            if lr > prev * (1.0 + LR_TOLERANCE) {
-                h.last_rise_at = Some(self.seen);
-            } else if lr < prev * (1.0 - LR_TOLERANCE) {
-                h.last_drop_at = Some(self.seen);
-            }
+        match h.last {
+            // Unchanged (the common case): the peak already covers it.
+            Some(prev) if prev == lr => return,
+            Some(prev) if lr > prev * (1.0 + LR_TOLERANCE) => h.last_rise_at = Some(self.seen),
+            Some(prev) if lr < prev * (1.0 - LR_TOLERANCE) => h.last_drop_at = Some(self.seen),
+            _ => {}
         }
         h.last = Some(lr);
-        h.peak = Some(h.peak.map_or(lr, |p| p.max(lr)));
+        if h.peak.is_none_or(|p| lr > p) {
+            h.peak = Some(lr);
+        }
     }
 
+    #[inline]
     fn note_level(&mut self, level: f64) {
         self.start_level.get_or_insert(level);
         if self.min_level.is_none_or(|m| level < m) {

@@ -74,6 +74,7 @@ impl Window {
     }
 
     /// Adds a finite value (clamped to ±[`CLAMP`]), dropping the oldest once full. O(1).
+    #[inline]
     pub(super) fn push(&mut self, y: f64) {
         let y = y.clamp(-CLAMP, CLAMP);
         if self.buf.len() < self.cap {
@@ -94,6 +95,7 @@ impl Window {
     }
 
     /// Median of the newest `min(LEVEL_SPAN, len)` values; `None` when empty. O(1).
+    #[inline(always)]
     pub(super) fn recent_median(&self) -> Option<f64> {
         let n = self.len();
         if n >= LEVEL_SPAN {
@@ -146,7 +148,7 @@ impl Window {
 }
 
 /// Centred sums over the window, fed oldest first in one or two slices.
-#[derive(Default)]
+#[derive(Clone, Copy, Default)]
 struct Sums {
     mean: f64,
     /// Centred position of the next value.
@@ -199,20 +201,47 @@ impl Sums {
     }
 
     fn add(&mut self, ys: &[f64]) {
+        // Locals, not fields, in the loop: the accumulators stay in registers.
+        let Sums {
+            mean,
+            mut x,
+            mut prev,
+            mut prev_d,
+            mut sxy,
+            mut syy,
+            mut d2,
+            mut up,
+            moved,
+            mut changes,
+        } = *self;
         for &y in ys {
-            let dy = y - self.mean;
-            self.sxy += self.x * dy;
-            self.syy += dy * dy;
-            self.x += 1.0;
+            let dy = y - mean;
+            sxy += x * dy;
+            syy += dy * dy;
+            x += 1.0;
             // The first value is its own predecessor: d = 0 adds nothing.
-            let d = y - self.prev;
-            self.d2 += d * d;
-            self.up += d.max(0.0);
-            self.moved += d.abs();
-            self.changes += usize::from(d * self.prev_d < 0.0);
-            self.prev_d = d;
-            self.prev = y;
+            let d = y - prev;
+            d2 += d * d;
+            up += d.max(0.0);
+            changes += usize::from(d * prev_d < 0.0);
+            prev_d = d;
+            prev = y;
         }
+        // Σ|d| = 2·Σmax(d, 0) − Σd, and Σd telescopes to the last value minus the one before the
+        // slice.
+        let moved = moved + 2.0 * (up - self.up) - (prev - self.prev);
+        *self = Sums {
+            mean,
+            x,
+            prev,
+            prev_d,
+            sxy,
+            syy,
+            d2,
+            up,
+            moved,
+            changes,
+        };
     }
 }
 
