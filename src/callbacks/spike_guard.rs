@@ -188,7 +188,7 @@ impl SpikeGuard {
         self.kind.as_str()
     }
 
-    #[inline]
+    #[inline(always)]
     fn observe(&mut self, ctx: &mut Context<'_>, value: f64) {
         if !value.is_finite() {
             self.non_finite(ctx, value);
