@@ -195,7 +195,11 @@ pub fn init_tracing() {
         .with_target("curvewatch", tracing::Level::INFO)
         .with_default(tracing::Level::WARN);
     tracing_subscriber::registry()
-        .with(tracing_subscriber::fmt::layer().with_target(true))
+        .with(
+            tracing_subscriber::fmt::layer()
+                .with_target(true)
+                .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stdout())),
+        )
         .with(filter)
         .init();
 }
