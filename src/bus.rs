@@ -314,6 +314,15 @@ impl Bus {
         self.finish_event()
     }
 
+    /// Records metric values into the history without an event, so that no callback sees them:
+    /// values that belong in the curves but that nothing should judge, such as the per-batch losses
+    /// of a validation pass whose result goes through [`Bus::eval_end`]. `epoch` is a position
+    /// (epoch + fraction). The series get [`Origin::Record`] (a replay records them, dispatching
+    /// nothing). Does nothing when recording is off.
+    pub fn record(&mut self, step: u64, epoch: f64, metrics: &[(MetricKey, f64)]) {
+        self.record_all(Origin::Record, metrics, step, epoch);
+    }
+
     /// Sent after an evaluation: records its metrics, then dispatches.
     pub fn eval_end(&mut self, ev: &EvalEnd<'_>) -> Result<Decision, BusError> {
         let mut ev = *ev;

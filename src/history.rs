@@ -34,6 +34,10 @@ pub enum Origin {
     Eval,
     /// Recorded from [`EpochEnd`](crate::EpochEnd) events.
     Epoch,
+    /// Recorded without an event, by [`Bus::record`](crate::Bus::record): values for the curves that
+    /// no callback judges (per-batch validation losses, say). A replay records them again and sends
+    /// them to no callback.
+    Record,
 }
 
 impl Series {

@@ -70,6 +70,8 @@ enum Kind {
     Step = 0,
     Eval = 1,
     Epoch = 2,
+    /// Points recorded without an event ([`Origin::Record`]): recorded again, sent to no callback.
+    Record = 3,
 }
 
 /// One source series: where it goes and how far it has been replayed.
@@ -87,6 +89,7 @@ fn kind_of(series: &Series) -> Kind {
         (Some(Origin::Step), _) => Kind::Step,
         (Some(Origin::Eval), _) => Kind::Eval,
         (Some(Origin::Epoch), _) => Kind::Epoch,
+        (Some(Origin::Record), _) => Kind::Record,
         (None, Split::Train) => Kind::Step,
         (None, Split::Valid) => Kind::Eval,
     }
@@ -155,6 +158,10 @@ pub fn replay(
             }
             heap.pop();
             take(&mut sources, i, group, &mut heap, &mut metrics, &mut lr);
+        }
+        if kind == Kind::Record {
+            bus.record(step, position, &metrics);
+            continue;
         }
         let ep = position.floor().max(0.0) as u32;
         if epoch != Some(ep) {
@@ -255,6 +262,8 @@ fn dispatch(
             bus.eval_end(&ev)?
         }
         Kind::Epoch => bus.epoch_end(&EpochEnd::new(epoch, step, metrics))?,
+        // Handled by the caller: recorded, never dispatched.
+        Kind::Record => return Ok(false),
     };
     Ok(decision.should_stop())
 }
@@ -268,6 +277,7 @@ mod tests {
         let loss = bus.metric(Split::Train, "loss");
         let val = bus.metric(Split::Valid, "loss");
         let epoch_loss = bus.metric(Split::Train, "epoch_loss");
+        let val_batch = bus.metric(Split::Valid, "batch_loss");
         let mut step = 0;
         for epoch in 0..3u32 {
             for i in 0..4 {
@@ -278,6 +288,14 @@ mod tests {
                     .with_epoch_fraction((i + 1) as f32 / 4.0)
                     .with_lr(0.1 / (epoch + 1) as f64);
                 bus.step_end(&ev).unwrap();
+            }
+            // Two validation batches, recorded without an event, then the evaluation.
+            for b in 0..2 {
+                bus.record(
+                    step,
+                    epoch as f64 + 0.999,
+                    &[(val_batch, 0.4 + 0.1 * b as f64)],
+                );
             }
             bus.eval_end(&EvalEnd::new(step, epoch, &[(val, 0.5)]))
                 .unwrap();
@@ -295,9 +313,11 @@ mod tests {
         assert_eq!(
             out.events,
             3 * 4 + 3 + 3,
-            "12 steps, 3 evaluations, 3 epoch ends"
+            "12 steps, 3 evaluations, 3 epoch ends; recorded points are no events"
         );
         assert_eq!(bus.history(), &original);
+        let batches = bus.history().get(Split::Valid, "batch_loss").unwrap();
+        assert_eq!((batches.len(), batches.origin()), (6, Some(Origin::Record)));
     }
 
     #[test]

@@ -559,6 +559,12 @@ fn step_filters_skip_only_the_steps_a_callback_does_not_want() {
     let late = bus.metric(Split::Train, "late");
     bus.step_end(&StepEnd::new(3, &[(late, 1.0)])).unwrap();
     bus.step_end(&StepEnd::new(4, &[])).unwrap();
+    // Recorded without an event: in the history, seen by no callback (not even `every`).
+    bus.record(4, 0.5, &[(loss, 9.0)]);
+    assert_eq!(
+        bus.history().get(Split::Train, "loss").unwrap().values(),
+        [2.0, 9.0]
+    );
     let val = bus.metric(Split::Valid, "loss");
     bus.eval_end(&EvalEnd::new(4, 0, &[(val, 1.0)])).unwrap();
     let expected = [

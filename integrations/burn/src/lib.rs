@@ -29,7 +29,8 @@
 //! |---|---|
 //! | training batch | `StepEnd` with `train/name`, `train/lr`, step counted from 1 across epochs, epoch fraction |
 //! | training split's epoch value | `EpochEnd` with `train/epoch_name` |
-//! | validation split's epoch value | `EvalEnd` with `valid/name` (per-batch validation values are partial aggregates and are not sent) |
+//! | validation split's epoch value | `EvalEnd` with `valid/name` |
+//! | validation batch value | recorded (no event, no callback: [`Bus::record`](curvewatch::Bus::record)) as `valid/batch_name` at the epoch's last step |
 //! | epoch `e` (1-based) | epoch `e - 1` (curvewatch counts from 0) |
 //!
 //! **Custom loops.** [`BurnLoop`] takes the loss tensor (it reads the scalar), validation values,

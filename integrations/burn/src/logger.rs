@@ -36,8 +36,8 @@ struct Slot {
     name: String,
     /// Burn's own learning-rate metric: the rate is recorded from the step metric instead.
     is_lr: bool,
-    /// Keys for: training batches, the training epoch value, validation.
-    keys: [Option<MetricKey>; 3],
+    /// Keys for: training batches, the training epoch value, validation, validation batches.
+    keys: [Option<MetricKey>; 4],
 }
 
 #[derive(Clone, Copy)]
@@ -45,6 +45,7 @@ enum Use {
     TrainBatch = 0,
     TrainEpoch = 1,
     Valid = 2,
+    ValidBatch = 3,
 }
 
 impl CurvewatchLogger {
@@ -120,7 +121,14 @@ impl CurvewatchLogger {
             );
             session.valid_epoch_values(epoch, &self.values, &self.handle.shared.lr);
         } else {
-            session.valid_batch();
+            collect(
+                &mut self.slots,
+                &mut self.values,
+                &mut session,
+                update,
+                Use::ValidBatch,
+            );
+            session.valid_batch(epoch, &self.values);
         }
     }
 }
@@ -149,6 +157,7 @@ fn collect(
                 Use::TrainBatch => (Split::Train, slot.name.clone()),
                 Use::TrainEpoch => (Split::Train, format!("epoch_{}", slot.name)),
                 Use::Valid => (Split::Valid, slot.name.clone()),
+                Use::ValidBatch => (Split::Valid, format!("batch_{}", slot.name)),
             };
             session.bus.metric(split, &name)
         });
@@ -195,7 +204,7 @@ impl MetricLogger for CurvewatchLogger {
                 id: definition.metric_id.clone(),
                 is_lr: name == "lr",
                 name,
-                keys: [None; 3],
+                keys: [None; 4],
             });
         }
         self.memory.log_metric_definition(definition);
@@ -366,7 +375,19 @@ mod tests {
         let names: Vec<String> = bus.history().iter().map(|(_, s)| s.label()).collect();
         assert_eq!(
             names,
-            ["train/lr", "train/loss", "train/epoch_loss", "valid/loss"]
+            [
+                "train/lr",
+                "train/loss",
+                "train/epoch_loss",
+                "valid/batch_loss",
+                "valid/loss"
+            ]
+        );
+        // The one validation batch is in the history, sent to no callback (not on the tape).
+        let batches = bus.history().get(Split::Valid, "batch_loss").unwrap();
+        assert_eq!(
+            (batches.steps(), batches.epochs(), batches.values()),
+            (&[2u64][..], &[0.999f32][..], &[0.9][..])
         );
     }
 

@@ -10,7 +10,7 @@
 use burn::train::Interrupter;
 use curvewatch::{
     Bus, BusError, Decision, EpochBegin, EpochEnd, EvalEnd, MetricKey, StepEnd, TrainBegin,
-    TrainEnd,
+    TrainEnd, MAX_EPOCH_FRACTION,
 };
 
 use crate::handle::LrChannel;
@@ -105,9 +105,15 @@ impl Session {
         }
     }
 
-    /// One validation batch (its values are partial; the epoch value comes with the split's end).
-    pub(crate) fn valid_batch(&mut self) {
+    /// One validation batch: its values go into the history as `valid/batch_<name>`, recorded
+    /// without an event (no callback judges a single batch; the epoch value comes with the split's
+    /// end as `EvalEnd`), at the last training step, at the end of the epoch.
+    pub(crate) fn valid_batch(&mut self, burn_epoch: usize, metrics: &[(MetricKey, f64)]) {
         self.valid_batches += 1;
+        if !self.ended && !metrics.is_empty() {
+            let position = f64::from(to_epoch(burn_epoch)) + f64::from(MAX_EPOCH_FRACTION);
+            self.bus.record(self.step, position, metrics);
+        }
     }
 
     /// The validation split's epoch values: `EvalEnd`, if the split had batches.
