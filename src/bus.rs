@@ -531,6 +531,9 @@ impl Bus {
         step_mask: Option<u64>,
         hook: &mut impl FnMut(&mut dyn Callback, &mut Context<'_>) -> CallbackResult,
     ) -> Result<(), BusError> {
+        if self.slots.is_empty() {
+            return Ok(());
+        }
         let mut next = 0;
         while next < self.slots.len() {
             let mut at = next;
