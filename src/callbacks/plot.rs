@@ -31,8 +31,9 @@ impl Default for PlotOptions {
 }
 
 impl PlotOptions {
-    /// At most one render per `interval` during an epoch (epoch ends and the end of training always
-    /// render). `Duration::ZERO` renders whenever the worker is free.
+    /// At most one render per `interval`, at steps or epoch ends, whichever comes first after the
+    /// interval has passed (the end of training always renders). `Duration::ZERO` renders whenever
+    /// the worker is free.
     pub fn with_interval(mut self, interval: Duration) -> Self {
         self.interval = interval;
         self
@@ -68,7 +69,7 @@ impl PlotOptions {
 }
 
 /// Sends the run to a background render thread, which draws it with a [`Renderer`] into an output
-/// folder: at most once per interval, at each epoch end, and at the end of training.
+/// folder: at most once per interval (at a step or an epoch end), and at the end of training.
 ///
 /// The training thread never waits: on a step it decrements a counter, reads the clock every
 /// [`check_every`](PlotOptions::with_check_every) steps, and when the interval has passed offers the
@@ -230,7 +231,12 @@ impl Callback for PlotCallback {
     }
 
     fn on_epoch_end(&mut self, ctx: &mut Context<'_>, _ev: &EpochEnd<'_>) -> CallbackResult {
-        self.offer(ctx, true);
+        // An epoch end is a good moment for a frame, but still at most one per interval: with
+        // epochs of a few milliseconds, a frame per epoch would keep the render thread (and a
+        // core) busy all the time.
+        if self.feed.wants_retry() || self.last_offer.elapsed() >= self.options.interval {
+            self.offer(ctx, true);
+        }
         Ok(())
     }
 

@@ -13,7 +13,7 @@ mod timing;
 use std::num::NonZeroU32;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, MutexGuard, OnceLock};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use curvewatch::callbacks::plot::{PlotCallback, PlotOptions};
 use curvewatch::render::worker::{Frame, RenderHandle, RenderedFile, Renderer};
@@ -161,15 +161,6 @@ fn run(bus: &mut Bus, epochs: u32, steps: u64, val: &[f64], pause: Duration) {
         }
     }
     bus.train_end(&TrainEnd::new(step, epochs - 1)).unwrap();
-}
-
-/// Waits until the worker drew `n` frames, then a little longer for it to wait again.
-fn wait_renders(handle: &RenderHandle, n: u64) {
-    let deadline = Instant::now() + Duration::from_secs(10);
-    while handle.stats().renders < n && Instant::now() < deadline {
-        std::thread::sleep(Duration::from_millis(1));
-    }
-    std::thread::sleep(Duration::from_millis(20));
 }
 
 /// Captures tracing output (the global subscriber of this test binary).
