@@ -51,6 +51,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     }
     tracing_subscriber::fmt()
         .with_target(true)
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stdout()))
         .with_max_level(tracing::Level::INFO)
         .init();
     let out = PathBuf::from(arg("--out").unwrap_or_else(|| "curvewatch-out/tch-overfit".into()));
