@@ -7,7 +7,8 @@ use serde::{Deserialize, Serialize};
 /// When an overfitting episode (or a widening generalization gap) began, as a share of the run.
 ///
 /// The share is the onset's position in the planned run: `(onset epoch + 1) / max_epochs` when the
-/// loop announced `max_epochs` in [`TrainBegin`](crate::TrainBegin), else `onset step / max_steps`,
+/// loop announced `max_epochs` in [`TrainBegin`](crate::TrainBegin) (unless it planned a single
+/// epoch and announced `max_steps`), else `onset step / max_steps`,
 /// else the onset evaluation's rank among the evaluations seen so far. The thirds of the run map to
 /// advice:
 ///
@@ -87,7 +88,9 @@ pub(super) fn onset_fraction(
     evaluations: u64,
 ) -> f64 {
     let (epoch, step, rank) = onset;
+    // A run of one planned epoch (LLM pretraining) says nothing in epochs: steps decide then.
     let f = match (max_epochs.filter(|&e| e > 0), max_steps.filter(|&s| s > 0)) {
+        (Some(e), Some(s)) if e == 1 => step as f64 / s as f64,
         (Some(e), _) => (f64::from(epoch) + 1.0) / f64::from(e),
         (None, Some(s)) => step as f64 / s as f64,
         (None, None) if evaluations > 0 => rank as f64 / evaluations as f64,
@@ -157,6 +160,22 @@ mod tests {
                 "max_epochs wins over max_steps",
             ),
             ((3, 250, 2), None, Some(1000), 7, 0.25, "step 250 of 1000"),
+            (
+                (0, 150, 5),
+                Some(1),
+                Some(600),
+                7,
+                0.25,
+                "a one-epoch run is judged by its steps",
+            ),
+            (
+                (0, 150, 5),
+                Some(1),
+                None,
+                7,
+                1.0,
+                "one epoch, no step plan",
+            ),
             ((3, 250, 2), None, None, 8, 0.25, "2nd of 8 evaluations"),
             (
                 (30, 9000, 31),
