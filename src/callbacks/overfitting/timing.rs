@@ -90,7 +90,7 @@ pub(super) fn onset_fraction(
     let (epoch, step, rank) = onset;
     // A run of one planned epoch (LLM pretraining) says nothing in epochs: steps decide then.
     let f = match (max_epochs.filter(|&e| e > 0), max_steps.filter(|&s| s > 0)) {
-        (Some(e), Some(s)) if e == 1 => step as f64 / s as f64,
+        (Some(1), Some(s)) => step as f64 / s as f64,
         (Some(e), _) => (f64::from(epoch) + 1.0) / f64::from(e),
         (None, Some(s)) => step as f64 / s as f64,
         (None, None) if evaluations > 0 => rank as f64 / evaluations as f64,
