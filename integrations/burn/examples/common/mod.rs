@@ -186,6 +186,31 @@ pub fn out_dir(default: &str) -> std::path::PathBuf {
     default.into()
 }
 
+/// Evaluations without improvement of valid/loss before early stopping ends the run.
+pub const PATIENCE: u32 = 20;
+
+/// The bus of the `learner` and `custom_loop` examples: the standard preset (patience
+/// [`PATIENCE`]) and annotated charts titled `title`, drawn off-thread into `out` (PNG and SVG, log
+/// y); returns the charts' handle too, to wait for the last frame.
+pub fn watched_bus(
+    out: &std::path::Path,
+    title: &str,
+) -> Result<(curvewatch::Bus, curvewatch::render::worker::RenderHandle), Box<dyn std::error::Error>>
+{
+    use curvewatch::callbacks::{PlotCallback, Preset};
+    use curvewatch::render::charts::ChartOptions;
+    use curvewatch::render::CurveRenderer;
+    let mut bus = curvewatch::Bus::new();
+    Preset::standard().with_patience(PATIENCE).install(&mut bus);
+    let renderer = CurveRenderer::new()
+        .with_svg(true)
+        .with_options(ChartOptions::new().with_title(title).with_log_y(true));
+    let plot = PlotCallback::new(out, Box::new(renderer))?;
+    let charts = plot.handle();
+    bus.add(plot);
+    Ok((bus, charts))
+}
+
 /// Logs curvewatch's events (diagnoses, the stop) at INFO and everything else (Burn's per-batch
 /// `log` lines) at WARN.
 pub fn init_tracing() {

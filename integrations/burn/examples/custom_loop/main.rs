@@ -16,15 +16,11 @@ use burn::data::dataloader::batcher::Batcher;
 use burn::module::Module;
 use burn::optim::{AdamConfig, GradientsParams};
 use burn::tensor::Device;
-use curvewatch::callbacks::{PlotCallback, Preset, PresetSummary};
-use curvewatch::render::charts::ChartOptions;
-use curvewatch::render::CurveRenderer;
-use curvewatch::Bus;
+use curvewatch::callbacks::PresetSummary;
 use curvewatch_burn::{scalar, BurnLoop, DriverError};
 
 const EPOCHS: u32 = 400;
 const LR: f64 = 1.0e-3;
-const PATIENCE: u32 = 20;
 
 /// Loss and accuracy of `model` on one validation batch.
 fn evaluate(model: &common::Mlp, batch: &common::Batch) -> Result<(f64, f64), DriverError> {
@@ -45,16 +41,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let out = common::out_dir("curvewatch-out/burn-custom_loop");
     std::fs::create_dir_all(&out)?;
 
-    let mut bus = Bus::new();
-    Preset::standard().with_patience(PATIENCE).install(&mut bus);
-    let renderer = CurveRenderer::new().with_svg(true).with_options(
-        ChartOptions::new()
-            .with_title("Burn custom loop: MLP on 64 noisy points")
-            .with_log_y(true),
-    );
-    let plot = PlotCallback::new(&out, Box::new(renderer))?;
-    let charts = plot.handle();
-    bus.add(plot);
+    let (bus, charts) = common::watched_bus(&out, "Burn custom loop: MLP on 64 noisy points")?;
 
     let device = Device::flex().autodiff();
     let (train, valid) = common::datasets(7);

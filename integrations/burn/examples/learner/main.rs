@@ -18,32 +18,19 @@ use burn::optim::AdamConfig;
 use burn::tensor::Device;
 use burn::train::metric::{AccuracyMetric, LossMetric};
 use burn::train::{Learner, SupervisedTraining};
-use curvewatch::callbacks::{PlotCallback, Preset, PresetSummary};
-use curvewatch::render::charts::ChartOptions;
-use curvewatch::render::CurveRenderer;
-use curvewatch::{Bus, Split};
+use curvewatch::callbacks::PresetSummary;
+use curvewatch::Split;
 use curvewatch_burn::{CurvewatchHandle, CurvewatchLearnerExt, QuietRenderer};
 
 const EPOCHS: u32 = 400;
 const LR: f64 = 1.0e-3;
-/// Evaluations without improvement of valid/loss before early stopping ends the run.
-const PATIENCE: u32 = 20;
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
     common::init_tracing();
     let out = common::out_dir("curvewatch-out/burn-learner");
     std::fs::create_dir_all(&out)?;
 
-    let mut bus = Bus::new();
-    Preset::standard().with_patience(PATIENCE).install(&mut bus);
-    let renderer = CurveRenderer::new().with_svg(true).with_options(
-        ChartOptions::new()
-            .with_title("Burn Learner: MLP on 64 noisy points")
-            .with_log_y(true),
-    );
-    let plot = PlotCallback::new(&out, Box::new(renderer))?;
-    let charts = plot.handle();
-    bus.add(plot);
+    let (bus, charts) = common::watched_bus(&out, "Burn Learner: MLP on 64 noisy points")?;
     let handle = CurvewatchHandle::new(bus).with_max_epochs(EPOCHS);
 
     let device = Device::flex().autodiff();
