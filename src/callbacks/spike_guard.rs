@@ -170,7 +170,7 @@ impl SpikeGuard {
 
     /// Mean and standard deviation of the window now (`None` below 2 values).
     pub fn baseline(&self) -> Option<(f64, f64)> {
-        Some((self.state.window.mean()?, self.state.window.std()?))
+        self.state.window.mean_std()
     }
 
     /// `split/metric` of the guarded metric.

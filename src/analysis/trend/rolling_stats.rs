@@ -153,14 +153,7 @@ impl RollingStats {
     /// Sample standard deviation (n - 1 in the denominator), or `None` with fewer than 2 values.
     #[inline]
     pub fn std(&self) -> Option<f64> {
-        let n = self.ring.len();
-        if n < 2 {
-            return None;
-        }
-        let nf = n as f64;
-        let var = (self.sum_sq - self.sum * self.sum / nf) / (nf - 1.0);
-        // Rounding can leave a constant window a hair below zero.
-        Some(if var < 0.0 { 0.0 } else { var.sqrt() })
+        self.mean_std().map(|(_, std)| std)
     }
 
     /// Mean and sample standard deviation together (`None` with fewer than 2 values): one length
@@ -171,9 +164,10 @@ impl RollingStats {
         if n < 2 {
             return None;
         }
-        // The same expressions as `mean` and `std`, so the values are bit for bit theirs.
+        // The mean is `mean`'s expression, so the two agree bit for bit.
         let nf = n as f64;
         let var = (self.sum_sq - self.sum * self.sum / nf) / (nf - 1.0);
+        // Rounding can leave a constant window a hair below zero.
         let std = if var < 0.0 { 0.0 } else { var.sqrt() };
         Some((self.shift + self.sum / nf, std))
     }
