@@ -612,6 +612,9 @@ impl Bus {
                 return Ok(());
             }
             for diagnosis in std::mem::take(&mut self.pending) {
+                let Some(diagnosis) = self.apply_revision(diagnosis) else {
+                    continue;
+                };
                 diagnosis.trace();
                 self.run_hooks("diagnosis", None, &mut |cb, ctx| {
                     cb.on_diagnosis(ctx, &diagnosis)
@@ -621,10 +624,35 @@ impl Bus {
         }
         // A diagnosis storm (callbacks answering diagnoses with diagnoses): keep them, stop the echo.
         for diagnosis in std::mem::take(&mut self.pending) {
-            diagnosis.trace();
-            self.diagnoses.push(diagnosis);
+            if let Some(diagnosis) = self.apply_revision(diagnosis) {
+                diagnosis.trace();
+                self.diagnoses.push(diagnosis);
+            }
         }
         Ok(())
+    }
+
+    /// Applies a revision ([`Context::revise`]) to the latest diagnosis of the same source, kind and
+    /// metric, keeping where it was first reported; `None` when applied. A revision with nothing to
+    /// revise, and an ordinary diagnosis, come back to be delivered as new.
+    fn apply_revision(&mut self, mut diagnosis: Diagnosis) -> Option<Diagnosis> {
+        if !diagnosis.revision {
+            return Some(diagnosis);
+        }
+        diagnosis.revision = false;
+        let target = self.diagnoses.iter_mut().rev().find(|d| {
+            d.source == diagnosis.source && d.kind == diagnosis.kind && d.metric == diagnosis.metric
+        });
+        let Some(target) = target else {
+            return Some(diagnosis);
+        };
+        let closes = diagnosis.episode.is_some_and(|e| e.closed)
+            && !target.episode.is_some_and(|e| e.closed);
+        diagnosis.step = target.step;
+        diagnosis.epoch = target.epoch;
+        *target = diagnosis;
+        target.trace_revision(closes);
+        None
     }
 }
 

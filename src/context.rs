@@ -94,6 +94,16 @@ impl<'a> Context<'a> {
         self.pending.push(diagnosis);
     }
 
+    /// Revises the episode diagnosis this callback emitted earlier with the same kind and metric
+    /// (its extent grew, its count rose, it closed): the bus replaces that diagnosis in place, keeping
+    /// the step and epoch where it was first reported, so that one episode stays one diagnosis. The
+    /// revision is logged through tracing (info when it closes the episode, debug otherwise) and not
+    /// passed to `on_diagnosis`. Where no such diagnosis exists, it is emitted as a new one.
+    pub fn revise(&mut self, mut diagnosis: Diagnosis) {
+        diagnosis.revision = true;
+        self.emit(diagnosis);
+    }
+
     /// Diagnoses of this run delivered before the current event.
     pub fn diagnoses(&self) -> &[Diagnosis] {
         self.diagnoses

@@ -34,6 +34,9 @@ pub enum DiagnosisKind {
     EarlyStop,
     /// A callback asked for a new learning rate.
     LrChange,
+    /// Something the run's data cannot show (no validation set, too few points): said instead of
+    /// guessed. Always [`Severity::Info`].
+    NotJudged,
     /// Something else, described by the message.
     Other,
 }
@@ -54,6 +57,7 @@ impl DiagnosisKind {
             DiagnosisKind::GradNormSpike => "grad_norm_spike",
             DiagnosisKind::EarlyStop => "early_stop",
             DiagnosisKind::LrChange => "lr_change",
+            DiagnosisKind::NotJudged => "not_judged",
             DiagnosisKind::Other => "other",
         }
     }
@@ -95,6 +99,41 @@ pub struct Evidence {
     /// Its value.
     #[serde(with = "crate::persist::float")]
     pub value: f64,
+}
+
+/// The extent of an episode: a pathology with an onset, an end and a count (a spike storm, an
+/// overfitting phase, a plateau that later resumes). One diagnosis stands for the whole episode; its
+/// callback revises it ([`Context::revise`](crate::Context::revise)) as the episode grows or closes.
+#[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Episode {
+    /// First step of the episode (its onset, which may precede the step where it was reported).
+    pub start_step: u64,
+    /// Last step seen in the episode so far (or where it closed).
+    pub end_step: u64,
+    /// How many points or excursions it holds (spikes in a storm, evaluations of an overfitting phase).
+    pub count: u32,
+    /// Step of its most extreme point (the highest spike, the worst validation value).
+    pub peak_step: u64,
+    /// Whether it is over (the loss resumed falling, the spikes stopped); open episodes may still grow.
+    pub closed: bool,
+}
+
+impl Episode {
+    /// An open episode of one point at `step`.
+    pub fn at(step: u64) -> Self {
+        Episode {
+            start_step: step,
+            end_step: step,
+            count: 1,
+            peak_step: step,
+            closed: false,
+        }
+    }
+
+    /// Whether `step` lies within `[start_step, end_step]`.
+    pub fn covers(&self, step: u64) -> bool {
+        (self.start_step..=self.end_step).contains(&step)
+    }
 }
 
 /// A judgement about the run: what, how bad, where, why (evidence) and what to do.
@@ -140,6 +179,14 @@ pub struct Diagnosis {
     pub recommendation: String,
     /// The callback that emitted it (filled in by the bus).
     pub source: String,
+    /// Where the diagnosis stands for an episode: its onset, extent and count (`None` for a point
+    /// event such as a NaN or a stop).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub episode: Option<Episode>,
+    /// Set by [`Context::revise`](crate::Context::revise): replaces the open diagnosis of the same
+    /// source, kind and metric instead of adding one.
+    #[serde(skip)]
+    pub(crate) revision: bool,
 }
 
 impl Diagnosis {
@@ -157,7 +204,20 @@ impl Diagnosis {
             message: message.into(),
             recommendation: String::new(),
             source: String::new(),
+            episode: None,
+            revision: false,
         }
+    }
+
+    /// Marks this diagnosis as standing for `episode`.
+    pub fn with_episode(mut self, episode: Episode) -> Self {
+        self.episode = Some(episode);
+        self
+    }
+
+    /// The step where what it reports began: the episode's start, else the step it was emitted at.
+    pub fn onset_step(&self) -> u64 {
+        self.episode.map_or(self.step, |e| e.start_step)
     }
 
     /// Names the metric concerned.
@@ -233,6 +293,37 @@ impl Diagnosis {
     }
 }
 
+impl Diagnosis {
+    /// Logs a revision of an episode diagnosis: info when it closes the episode, debug otherwise.
+    pub(crate) fn trace_revision(&self, closes: bool) {
+        let e = self.episode.unwrap_or(Episode::at(self.step));
+        macro_rules! emit {
+            ($level:expr) => {
+                tracing::event!(
+                    target: "curvewatch::diagnosis",
+                    $level,
+                    kind = self.kind.as_str(),
+                    severity = %self.severity,
+                    revised = true,
+                    start_step = e.start_step,
+                    end_step = e.end_step,
+                    count = e.count,
+                    closed = e.closed,
+                    metric = self.metric.as_deref().unwrap_or(""),
+                    source = self.source.as_str(),
+                    "{}",
+                    self.message
+                )
+            };
+        }
+        if closes {
+            emit!(tracing::Level::INFO)
+        } else {
+            emit!(tracing::Level::DEBUG)
+        }
+    }
+}
+
 impl fmt::Display for Diagnosis {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(
@@ -240,6 +331,14 @@ impl fmt::Display for Diagnosis {
             "[{}] {} at step {} (epoch {}): {}",
             self.severity, self.kind, self.step, self.epoch, self.message
         )?;
+        if let Some(e) = self.episode {
+            let state = if e.closed { "closed" } else { "open" };
+            write!(
+                f,
+                " [episode: steps {}..{}, {} point(s), {state}]",
+                e.start_step, e.end_step, e.count
+            )?;
+        }
         if !self.recommendation.is_empty() {
             write!(f, " -> {}", self.recommendation)?;
         }

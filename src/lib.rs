@@ -46,6 +46,7 @@ mod gate;
 mod history;
 pub mod import;
 pub mod persist;
+pub mod quality;
 pub mod render;
 mod replay;
 pub mod report;
@@ -60,7 +61,7 @@ pub use callback::{
 pub use checkpoint::{Checkpoint, SavedCallback, CHECKPOINT_FORMAT};
 pub use context::Context;
 pub use control::{Decision, StopReason};
-pub use diagnosis::{Diagnosis, DiagnosisKind, Evidence, Severity};
+pub use diagnosis::{Diagnosis, DiagnosisKind, Episode, Evidence, Severity};
 pub use event::{
     EpochBegin, EpochEnd, EvalEnd, MetricKey, Split, StepEnd, TrainBegin, TrainEnd,
     MAX_EPOCH_FRACTION,

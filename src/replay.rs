@@ -27,6 +27,8 @@ pub struct ReplayOptions {
     pub stop_on_decision: bool,
     /// The planned number of epochs to announce in `TrainBegin` (callbacks use it to judge timing).
     pub max_epochs: Option<u32>,
+    /// The planned number of steps to announce in `TrainBegin` (progress-scaled rules read it).
+    pub max_steps: Option<u64>,
 }
 
 impl ReplayOptions {
@@ -35,6 +37,7 @@ impl ReplayOptions {
         ReplayOptions {
             stop_on_decision: true,
             max_epochs: None,
+            max_steps: None,
         }
     }
 
@@ -43,12 +46,19 @@ impl ReplayOptions {
         ReplayOptions {
             stop_on_decision: false,
             max_epochs: None,
+            max_steps: None,
         }
     }
 
     /// Announces `epochs` planned epochs.
     pub fn with_max_epochs(mut self, epochs: u32) -> Self {
         self.max_epochs = Some(epochs);
+        self
+    }
+
+    /// Announces `steps` planned steps.
+    pub fn with_max_steps(mut self, steps: u64) -> Self {
+        self.max_steps = Some(steps);
         self
     }
 }
@@ -141,6 +151,7 @@ pub fn replay(
     }
     let mut start = TrainBegin::new();
     start.max_epochs = options.max_epochs;
+    start.max_steps = options.max_steps;
     bus.train_begin(&start)?;
     let mut out = ReplayOutcome::default();
     let mut metrics: Vec<(MetricKey, f64)> = Vec::new();

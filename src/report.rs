@@ -9,7 +9,7 @@ use crate::analysis::prediction::{self, PredictOptions, Prediction};
 use crate::bus::{Bus, BusError};
 use crate::callbacks::lr_diagnosis::LrVerdict;
 use crate::callbacks::{Direction, Preset, PresetSummary};
-use crate::diagnosis::{Diagnosis, DiagnosisKind};
+use crate::diagnosis::{Diagnosis, DiagnosisKind, Severity};
 use crate::event::Split;
 use crate::history::{History, Series};
 use crate::replay::{replay, ReplayOptions};
@@ -64,6 +64,9 @@ pub struct EarlyStoppingReplay {
     pub best_value: Option<f64>,
     /// The rule and values behind the stop.
     pub reason: Option<String>,
+    /// Why early stopping was not replayed, where it was not (a run without validation: a stop on
+    /// the training loss would say nothing about generalisation).
+    pub not_replayed: Option<String>,
 }
 
 /// The extrapolated loss curve.
@@ -112,27 +115,82 @@ pub struct RunReport {
 /// assert!(report.early_stopping.stopped);
 /// ```
 pub fn analyze(history: &History) -> Result<RunReport, BusError> {
-    let preset = Preset::for_history(history);
-    let monitor = preset.monitor().clone();
-    // The history is already in memory: the replay bus need not keep a second copy.
-    let mut bus = Bus::new().with_recording(false);
-    preset.install(&mut bus);
-    replay(history, &mut bus, ReplayOptions::whole_run())?;
-    let mut summary = PresetSummary::from_bus(&bus);
-    if let Some(es) = summary.early_stopping.as_mut() {
-        // The whole run was replayed, but a live loop ends at the first stop: its best point is the
-        // one that stop would restore, not a later one found past it.
-        if let Some(stop) = &es.stopped {
-            es.best = stop.restore;
-        }
+    analyze_with(history, &AnalyzeOptions::default())
+}
+
+/// How [`analyze_with`] reads a history.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct AnalyzeOptions {
+    /// The x axis is the training-set size, not training steps (learning-curve datasets such as
+    /// LCDB): training-dynamics diagnoses (spikes, learning rate, plateaus, early stopping) do not
+    /// apply, and the report says so instead of judging.
+    pub sample_size_axis: bool,
+}
+
+impl AnalyzeOptions {
+    /// Marks the x axis as training-set size.
+    pub fn with_sample_size_axis(mut self, yes: bool) -> Self {
+        self.sample_size_axis = yes;
+        self
     }
-    let diagnoses = first_stop_only(bus.diagnoses());
-    drop(bus); // its copy of the history is not needed for the prediction
-    let early_stopping = early_stopping_replay(&summary, monitor.label());
+}
+
+/// [`analyze`] with options. The replay announces the recorded length (last step, last epoch) as
+/// the planned one, so that progress-scaled rules judge the run as a live loop that announced its
+/// length would. A history without validation is not replayed through early stopping (there is
+/// nothing to stop on that says anything about generalisation); the report says so.
+pub fn analyze_with(history: &History, options: &AnalyzeOptions) -> Result<RunReport, BusError> {
+    let has_validation = validation_present(history);
+    let mut preset = Preset::for_history(history);
+    if !has_validation || options.sample_size_axis {
+        preset = preset.without_early_stopping();
+    }
+    let monitor = preset.monitor().clone();
+    let (diagnoses, summary) = if options.sample_size_axis {
+        let bus = Bus::new().with_recording(false);
+        let mut d = Diagnosis::new(
+            DiagnosisKind::NotJudged,
+            Severity::Info,
+            "the x axis is the training-set size, not training steps: spikes, the learning rate, \
+             plateaus and early stopping are training-dynamics diagnoses and do not apply",
+        )
+        .with_recommendation("use `curvewatch predict` or `cluster` on learning curves");
+        d.step = history
+            .iter()
+            .filter_map(|(_, s)| s.steps().last().copied())
+            .max()
+            .unwrap_or(0);
+        (vec![d], PresetSummary::from_bus(&bus))
+    } else {
+        // The history is already in memory: the replay bus need not keep a second copy.
+        let mut bus = Bus::new().with_recording(false);
+        preset.install(&mut bus);
+        replay(history, &mut bus, planned(history))?;
+        let mut summary = PresetSummary::from_bus(&bus);
+        if let Some(es) = summary.early_stopping.as_mut() {
+            // The whole run was replayed, but a live loop ends at the first stop: its best point
+            // is the one that stop would restore, not a later one found past it.
+            if let Some(stop) = &es.stopped {
+                es.best = stop.restore;
+            }
+        }
+        (first_stop_only(bus.diagnoses()), summary)
+    };
+    let mut early_stopping = early_stopping_replay(&summary, monitor.label());
+    if summary.early_stopping.is_none() {
+        early_stopping.not_replayed = Some(if options.sample_size_axis {
+            "the x axis is the training-set size: there is no training to stop".to_owned()
+        } else {
+            "no validation metric: a stop on the training loss says nothing about \
+             generalisation, so early stopping was not replayed"
+                .to_owned()
+        });
+    }
     let best = history
         .get(monitor.split(), monitor.metric())
         .and_then(|s| best_of(s, monitor.direction()));
-    let (prediction, prediction_error) = match predict_loss(history) {
+    let (prediction, prediction_error) = match predict_loss(history, &diagnoses) {
         Some(Ok(p)) => (Some(p), None),
         Some(Err(e)) => (None, Some(e)),
         None => (None, Some("no loss curve to predict".to_owned())),
@@ -147,6 +205,35 @@ pub fn analyze(history: &History) -> Result<RunReport, BusError> {
         prediction_error,
         summary,
     })
+}
+
+/// Whether the history holds a validation series with a finite value.
+fn validation_present(history: &History) -> bool {
+    history.iter().any(|(_, s)| {
+        s.split() == Split::Valid
+            && s.origin() != Some(crate::history::Origin::Record)
+            && s.values().iter().any(|v| v.is_finite())
+    })
+}
+
+/// The replay options that announce the recorded length as the planned one.
+fn planned(history: &History) -> ReplayOptions {
+    let mut options = ReplayOptions::whole_run();
+    let last_step = history
+        .iter()
+        .filter_map(|(_, s)| s.steps().iter().max().copied())
+        .max();
+    if let Some(step) = last_step.filter(|&s| s > 0) {
+        options = options.with_max_steps(step);
+    }
+    let last_epoch = history
+        .iter()
+        .filter_map(|(_, s)| s.epochs().iter().copied().reduce(f32::max))
+        .reduce(f32::max);
+    if let Some(e) = last_epoch.filter(|&e| e >= 1.0) {
+        options = options.with_max_epochs(e.ceil() as u32);
+    }
+    options
 }
 
 fn series_info(s: &Series) -> SeriesInfo {
@@ -200,26 +287,60 @@ fn early_stopping_replay(summary: &PresetSummary, monitor: String) -> EarlyStopp
         best_index: best.map(|b| b.index),
         best_value: best.map(|b| b.value),
         reason: stopped.map(|s| format!("{}: {}", s.rule.as_str(), s.message)),
+        not_replayed: None,
     }
 }
 
-/// Predicts `valid/loss` when it has at least 8 points, else `train/loss`.
-fn predict_loss(history: &History) -> Option<Result<PredictionInfo, String>> {
+/// Predicts `valid/loss` when it has at least 8 points, else `train/loss`; not when the run
+/// diverged (a rising loss has no asymptote to extrapolate to). A loss never goes below 0: where
+/// every observed value is non-negative, the prediction and its band are clipped at 0.
+fn predict_loss(
+    history: &History,
+    diagnoses: &[Diagnosis],
+) -> Option<Result<PredictionInfo, String>> {
     let series = [Split::Valid, Split::Train]
         .into_iter()
         .filter_map(|split| history.get(split, "loss"))
         .find(|s| s.values().iter().filter(|v| v.is_finite()).count() >= 8)?;
+    if let Some(d) = diagnoses
+        .iter()
+        .find(|d| d.kind == DiagnosisKind::Divergence)
+    {
+        return Some(Err(format!(
+            "the loss diverged (step {}): a rising curve has no asymptote to extrapolate",
+            d.onset_step()
+        )));
+    }
     let (xs, ys) = bucket_means(series, PREDICTION_POINTS);
     let last = xs.last().copied().unwrap_or(1.0);
     let options = PredictOptions::default().with_horizon(2.0 * last);
+    let non_negative = ys.iter().all(|&y| y >= 0.0);
     Some(
         prediction::predict(&xs, &ys, &options)
-            .map(|prediction| PredictionInfo {
-                metric: series.label(),
-                prediction,
+            .map(|mut prediction| {
+                if non_negative {
+                    clip_at_zero(&mut prediction);
+                }
+                PredictionInfo {
+                    metric: series.label(),
+                    prediction,
+                }
             })
             .map_err(|e| e.to_string()),
     )
+}
+
+/// Clips a prediction of a non-negative quantity at 0 (value and band).
+fn clip_at_zero(p: &mut Prediction) {
+    for point in p
+        .points
+        .iter_mut()
+        .chain([&mut p.horizon, &mut p.best, &mut p.plateau])
+    {
+        point.value = point.value.max(0.0);
+        point.lower = point.lower.max(0.0);
+        point.upper = point.upper.max(0.0);
+    }
 }
 
 /// A series' finite points as `(step + 1, value)` columns, averaged into at most `max` buckets of
@@ -299,6 +420,11 @@ impl fmt::Display for RunReport {
             (Some(r), Some(step)) => {
                 writeln!(f, "early stopping replay: would stop at step {step} ({r})")?
             }
+            _ if es.not_replayed.is_some() => writeln!(
+                f,
+                "early stopping replay: not replayed ({})",
+                es.not_replayed.as_deref().unwrap_or("")
+            )?,
             _ => writeln!(f, "early stopping replay: would not stop")?,
         }
         match (&self.prediction, &self.prediction_error) {

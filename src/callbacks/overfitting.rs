@@ -24,26 +24,34 @@
 //! value of Student's t at the configured confidence (default 0.99: 4.54 for the default window of
 //! 5). This is what keeps noise on a flat, converged curve from looking like a trend.
 //!
-//! - [`DiagnosisKind::GeneralizationGap`](crate::DiagnosisKind::GeneralizationGap) (warning,
-//!   early): for `patience` evaluations in a row the relative gap is at least `min_relative_gap`,
+//! - [`DiagnosisKind::GeneralizationGap`] (**info**: validation still improves, nothing is wrong
+//!   yet): for `patience` evaluations in a row the relative gap is at least `min_relative_gap`,
 //!   the gap growth at least `min_gap_growth` and significant, and the validation slope over the
 //!   window still points to improvement. The episode ends after `patience` evaluations in a row
 //!   without.
-//! - [`DiagnosisKind::Overfitting`](crate::DiagnosisKind::Overfitting) (warning; critical once
-//!   sustained for `critical_after` evaluations): for `patience` evaluations in a row validation is
-//!   worse than its best by more than the validation [`Monitor`]'s margin, while training is better
-//!   than it was at the best evaluation (by the training monitor's margin); and, when the episode
-//!   starts, validation rises and training falls significantly over the window. The episode ends
-//!   when validation sets a new best. Overfitting supersedes a generalization-gap episode.
+//! - [`DiagnosisKind::Overfitting`] (warning; critical once `critical_after` evaluations stood
+//!   above the best): the *best* is the raw best validation value (the notion early stopping uses
+//!   with no `min_delta`, so both name the same step). Since the best, at least `patience`
+//!   evaluations, three quarters of them (and at least `patience`) worse than the best by more
+//!   than the *margin*, the median of the latest five worse too, while the median of the paired
+//!   training values is better than at the best. The margin is the validation monitor's own, or
+//!   three times the curve's noise if larger (1.4826 · median |second difference| / √6 over its
+//!   last 256 values): a noisy curve wandering around a converged level is not worse, one clearly
+//!   above its minimum for many evaluations is, swings and all. No trend test is needed, so a
+//!   fine-tune whose validation worsens at each of its 4 evaluations is called at the 4th. The
+//!   episode runs from the best evaluation (its onset) and is one diagnosis, revised as it grows
+//!   and escalates; a new best closes it. Overfitting supersedes a generalization-gap episode.
 //!   (Validation worse while training does not improve is not overfitting: the learning-rate
 //!   diagnosis covers it.)
+//! - [`DiagnosisKind::NotJudged`] (info) at `train_end` when training values came but no
+//!   validation value ever did: overfitting cannot be judged from a training loss.
 //!
-//! Each is emitted once per episode, with its onset (the first evaluation of the episode), the best
-//! epoch, the numbers, and a [`Timing`]-based recommendation. Non-finite values are skipped (the
-//! spike guard and early stopping handle them).
+//! Each carries its onset, the best step (and epoch where the run has epochs), the numbers, and a
+//! [`Timing`]-based recommendation. Non-finite values are skipped (the spike guard and early
+//! stopping handle them).
 
 mod judge;
-mod state;
+pub(crate) mod state;
 mod timing;
 pub(super) mod window;
 
@@ -62,7 +70,8 @@ use crate::callback::{
     state_from_value, state_to_value, Callback, CallbackError, CallbackResult, StepFilter,
 };
 use crate::context::Context;
-use crate::event::{EpochEnd, EvalEnd, Split, StepEnd, TrainBegin};
+use crate::diagnosis::{Diagnosis, DiagnosisKind, Severity};
+use crate::event::{EpochEnd, EvalEnd, Split, StepEnd, TrainBegin, TrainEnd};
 
 /// What an [`OverfittingDetector`] currently concludes.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -133,7 +142,8 @@ pub(super) fn check(
 /// }
 /// let det = bus.callback::<OverfittingDetector>().unwrap();
 /// assert_eq!(det.verdict(), OverfittingVerdict::Overfitting);
-/// assert_eq!((det.best_epoch(), det.onset_epoch()), (Some(8), Some(9)));
+/// // The episode begins at the best evaluation (the turn), the notion early stopping uses too.
+/// assert_eq!((det.best_epoch(), det.onset_epoch()), (Some(8), Some(8)));
 /// assert!(bus.diagnoses().iter().any(|d| d.kind == DiagnosisKind::Overfitting));
 /// ```
 pub struct OverfittingDetector {
@@ -302,6 +312,28 @@ impl OverfittingDetector {
 }
 
 impl Callback for OverfittingDetector {
+    fn on_train_end(&mut self, ctx: &mut Context<'_>, _ev: &TrainEnd) -> CallbackResult {
+        if self.state.evals == 0 && self.state.train_seen {
+            let d = Diagnosis::new(
+                DiagnosisKind::NotJudged,
+                Severity::Info,
+                format!(
+                    "no {} was reported: overfitting cannot be judged from {} alone (a training \
+                     loss falls whether the model learns or memorises)",
+                    self.valid.label(),
+                    self.train.label()
+                ),
+            )
+            .with_metric(self.valid.label())
+            .with_recommendation(
+                "hold out a validation set and report its loss (EvalEnd) every epoch or every \
+                 few hundred steps",
+            );
+            ctx.emit(d);
+        }
+        Ok(())
+    }
+
     fn on_train_begin(&mut self, _ctx: &mut Context<'_>, ev: &TrainBegin) -> CallbackResult {
         self.state.max_epochs = ev.max_epochs.or(self.state.max_epochs);
         self.state.max_steps = ev.max_steps.or(self.state.max_steps);
@@ -322,6 +354,7 @@ impl Callback for OverfittingDetector {
             s.train_sum += v;
             s.train_count += 1;
             s.epoch_train = None;
+            s.train_seen = true;
         }
         Ok(())
     }
@@ -340,6 +373,7 @@ impl Callback for OverfittingDetector {
             .filter(|v| v.is_finite())
         {
             self.state.epoch_train = Some(t);
+            self.state.train_seen = true;
         }
         if let Some(val) = self.valid.value_in(ctx, ev.metrics) {
             self.judge(ctx, val, ev.epoch, ev.step);

@@ -11,31 +11,38 @@
 //! the training steps since the previous point (a running sum: O(1) per step, no allocation); its
 //! validation and accuracy values are the latest reported since the previous point.
 //!
-//! # Rules, over the last `window` points
-//! - **flat**: the least-squares slope of the training curve, relative to its level, is within
-//!   `±flat_tolerance` per point.
-//! - **improvement** = (initial − current) / |initial| for a minimised metric, where *current* is
-//!   the window mean and *initial* where the curve started: the worse of the first finite training
-//!   value (the first step) and the first point (a mean, which one lucky batch cannot drag down).
-//! - Flat with improvement below `min_improvement` →
-//!   [`DiagnosisKind::Underfitting`](crate::DiagnosisKind::Underfitting) (rule
-//!   `train_plateau_high`; `train_and_valid_flat` when validation is flat too and within
-//!   `close_tolerance` of training, which rules out a problem with the split).
-//! - Flat with more improvement → [`DiagnosisKind::Plateau`](crate::DiagnosisKind::Plateau) (info,
-//!   rule `converged`): the curve converged at a low level relative to its start; more of the same
-//!   training will not help.
+//! # The training loss, by progress
+//! Every training value also feeds a curve kept by progress, not by points (`progress.rs`): bucket
+//! means over equal spans of steps, the spans doubling as the run grows (at most 64), so that
+//! logging every step or every 100 steps gives the same verdict. It is judged at each closed span
+//! once it holds 12 and, when the loop announced its length (`TrainBegin::max_steps`), a tenth of
+//! the run has passed (without a length, after 5,000 values).
+//! - **stuck from the start** ([`DiagnosisKind::Underfitting`](crate::DiagnosisKind::Underfitting),
+//!   warning, rule `stuck_from_start`): the level has not come down from where it started (the
+//!   worse of the first value and the first span's mean) by more than 2% and more than three noise
+//!   units (second differences of the span means). A language model sitting at ln(vocabulary) for
+//!   3,000 steps is the case. Never said once the curve has moved.
+//! - **plateau** ([`DiagnosisKind::Plateau`](crate::DiagnosisKind::Plateau), info, rule
+//!   `converged`): after learning, the last quarter of the run so far brought less than 2% of the
+//!   whole improvement. It is an episode, re-judged: when the loss falls again (by three noise
+//!   units and 10% of the improvement made before it), the diagnosis is revised to say so and
+//!   closed. It does not claim convergence.
+//! - A curve too short to judge (fewer than 12 spans at the end) gets a
+//!   [`DiagnosisKind::NotJudged`](crate::DiagnosisKind::NotJudged) note at `train_end`.
+//!
+//! "Flat at a high level after some improvement" is not called underfitting: whether 7% or 25% is
+//! little depends on the task (a fine-tune starts near its floor), which one curve cannot tell.
+//!
+//! # Accuracy rules, over the last `window` points
 //! - With an accuracy metric: its window mean within `chance_margin · (1 − chance)` of chance level
 //!   `1 / num_classes` → Underfitting (`accuracy_at_chance`); flat and below a target accuracy →
 //!   Underfitting (`accuracy_below_target`).
 //!
-//! Each diagnosis is emitted once per episode; an episode ends when no rule holds and the training
-//! curve has moved again at 3 points in a row (relative slope beyond twice the tolerance, and
-//! significant: its t statistic clears Student's t at 99%, one-sided), so that noise on a flat
-//! curve does not end an episode only for the next point to start another. The improvement rule
-//! assumes a loss that trains from scratch toward 0: when fine-tuning from a good start, lower
-//! `min_improvement`.
+//! Each diagnosis is emitted once per episode.
 
 mod assess;
+mod curve;
+mod progress;
 mod state;
 
 use std::any::Any;
@@ -51,7 +58,7 @@ use crate::callback::{
     state_from_value, state_to_value, Callback, CallbackError, CallbackResult, StepFilter,
 };
 use crate::context::Context;
-use crate::event::{EpochEnd, EvalEnd, Split, StepEnd};
+use crate::event::{EpochEnd, EvalEnd, Split, StepEnd, TrainBegin, TrainEnd};
 
 /// The confidence at which a slope counts as the curve moving again (ending an episode).
 const MOVING_CONFIDENCE: f64 = 0.99;
@@ -89,6 +96,8 @@ pub enum UnderfittingVerdict {
 pub enum UnderfittingRule {
     /// The training curve is flat, having come down less than `min_improvement` from its start.
     TrainPlateauHigh,
+    /// The training loss has not come down from where it started (progress-scaled).
+    StuckFromStart,
     /// As above, with validation flat too and close to training.
     TrainAndValidFlat,
     /// Accuracy stays near chance level.
@@ -100,6 +109,14 @@ pub enum UnderfittingRule {
 }
 
 impl UnderfittingRule {
+    /// Whether this is one of the accuracy rules (judged over points, not the progress curve).
+    pub fn is_accuracy(self) -> bool {
+        matches!(
+            self,
+            UnderfittingRule::AccuracyAtChance | UnderfittingRule::AccuracyBelowTarget
+        )
+    }
+
     /// The `snake_case` name.
     pub fn as_str(self) -> &'static str {
         match self {
@@ -108,6 +125,7 @@ impl UnderfittingRule {
             UnderfittingRule::AccuracyAtChance => "accuracy_at_chance",
             UnderfittingRule::AccuracyBelowTarget => "accuracy_below_target",
             UnderfittingRule::Converged => "converged",
+            UnderfittingRule::StuckFromStart => "stuck_from_start",
         }
     }
 }
@@ -117,18 +135,21 @@ impl UnderfittingRule {
 ///
 /// ```
 /// use curvewatch::callbacks::underfitting::{UnderfittingDetector, UnderfittingVerdict};
-/// use curvewatch::{Bus, DiagnosisKind, EpochEnd, Split};
+/// use curvewatch::{Bus, DiagnosisKind, Split, StepEnd, TrainBegin};
 ///
 /// let mut bus = Bus::new().with(UnderfittingDetector::new().without_valid());
 /// let loss = bus.metric(Split::Train, "loss");
-/// // Down 5% in three epochs, then flat: the model learned almost nothing.
-/// let losses = [1.0, 0.98, 0.96, 0.95, 0.95, 0.95, 0.95, 0.95, 0.95, 0.95];
-/// for (epoch, l) in losses.into_iter().enumerate() {
-///     bus.epoch_end(&EpochEnd::new(epoch as u32, epoch as u64, &[(loss, l)])).unwrap();
+/// bus.train_begin(&TrainBegin::new().with_max_steps(3000)).unwrap();
+/// // A language model that stays at ln(50257) = 10.82 nats, ±0.1%: it is not learning.
+/// for step in 1..=3000u64 {
+///     let l = 10.82 * (1.0 + 0.001 * ((step * 7919 % 13) as f64 / 6.0 - 1.0));
+///     bus.step_end(&StepEnd::new(step, &[(loss, l)])).unwrap();
 /// }
 /// let det = bus.callback::<UnderfittingDetector>().unwrap();
 /// assert_eq!(det.verdict(), UnderfittingVerdict::Underfitting);
-/// assert_eq!(bus.diagnoses()[0].kind, DiagnosisKind::Underfitting);
+/// let d = &bus.diagnoses()[0];
+/// assert_eq!(d.kind, DiagnosisKind::Underfitting);
+/// assert!(d.step <= 600, "said within the first fifth of the run, at step {}", d.step);
 /// ```
 pub struct UnderfittingDetector {
     train: Monitor,
@@ -301,6 +322,19 @@ impl UnderfittingDetector {
 }
 
 impl Callback for UnderfittingDetector {
+    fn on_train_begin(&mut self, _ctx: &mut Context<'_>, ev: &TrainBegin) -> CallbackResult {
+        // A resumed run that does not announce its length again keeps the one it had.
+        if ev.max_steps.is_some() {
+            self.state.curve.plan(ev.max_steps);
+        }
+        Ok(())
+    }
+
+    fn on_train_end(&mut self, ctx: &mut Context<'_>, _ev: &TrainEnd) -> CallbackResult {
+        self.judge_end(ctx);
+        Ok(())
+    }
+
     fn step_filter(&self) -> StepFilter {
         // A point every `n` steps counts every step; otherwise only the watched values matter.
         if matches!(self.cadence, Cadence::Steps(_)) {
@@ -322,6 +356,8 @@ impl Callback for UnderfittingDetector {
         {
             self.state.initial.get_or_insert(v);
             self.state.pending.add_train(v);
+            self.state.step_values = true;
+            self.feed_curve(ctx, ev.step, v);
         }
         if let Some(acc) = self.accuracy.as_mut() {
             if let Some(a) = acc.value_in(ctx, ev.metrics).filter(|v| v.is_finite()) {
@@ -346,6 +382,15 @@ impl Callback for UnderfittingDetector {
     }
 
     fn on_epoch_end(&mut self, ctx: &mut Context<'_>, ev: &EpochEnd<'_>) -> CallbackResult {
+        if !self.state.step_values {
+            if let Some(v) = self
+                .train
+                .value_in(ctx, ev.metrics)
+                .filter(|v| v.is_finite())
+            {
+                self.feed_curve(ctx, ev.step, v);
+            }
+        }
         self.note_epoch_level(ctx, ev.metrics);
         if self.cadence == Cadence::Epoch {
             self.take_point(ctx);

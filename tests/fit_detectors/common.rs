@@ -4,8 +4,8 @@
 use curvewatch::callbacks::overfitting::OverfittingDetector;
 use curvewatch::callbacks::underfitting::UnderfittingDetector;
 use curvewatch::{
-    Bus, Checkpoint, Diagnosis, DiagnosisKind, EpochEnd, EvalEnd, Severity, Split, StepEnd,
-    TrainBegin,
+    Bus, Checkpoint, Diagnosis, DiagnosisKind, Episode, EpochEnd, EvalEnd, Severity, Split,
+    StepEnd, TrainBegin,
 };
 use proptest::prelude::*;
 
@@ -87,6 +87,43 @@ pub fn drive(bus: &mut Bus, run: &Run, from: usize, to: usize) {
     }
 }
 
+/// A change to the diagnoses seen after an epoch: a new diagnosis or a revision of one, as
+/// (epoch of the change, kind, severity, epoch it was first reported at, episode closed).
+pub type Change = (u32, DiagnosisKind, Severity, u32, bool);
+
+/// Drives epochs `from..to` of `run` like [`drive`], recording after each epoch every diagnosis
+/// that is new or was revised (revisions replace a diagnosis in place, so only a log shows how an
+/// episode escalated or closed).
+pub fn drive_logged(bus: &mut Bus, run: &Run, from: usize, to: usize) -> Vec<Change> {
+    let mut changes = Vec::new();
+    let mut before = summary(bus);
+    for e in from..to {
+        drive(bus, run, e, e + 1);
+        let now = summary(bus);
+        for (i, d) in now.iter().enumerate() {
+            if before.get(i) != Some(d) {
+                changes.push((e as u32, d.0, d.1, d.2, d.3));
+            }
+        }
+        before = now;
+    }
+    changes
+}
+
+fn summary(bus: &Bus) -> Vec<(DiagnosisKind, Severity, u32, bool)> {
+    bus.diagnoses()
+        .iter()
+        .map(|d| {
+            (
+                d.kind,
+                d.severity,
+                d.epoch,
+                d.episode.is_some_and(|e| e.closed),
+            )
+        })
+        .collect()
+}
+
 pub fn kinds(bus: &Bus) -> Vec<(DiagnosisKind, Severity, u32)> {
     bus.diagnoses()
         .iter()
@@ -109,25 +146,40 @@ pub fn underfitting(bus: &Bus) -> &UnderfittingDetector {
     bus.callback::<UnderfittingDetector>().unwrap()
 }
 
-/// Diagnoses as comparable tuples (kind, severity, step, message).
-pub fn decisions(bus: &Bus) -> Vec<(DiagnosisKind, Severity, u64, String)> {
+/// A diagnosis as a comparable tuple: kind, severity, step, message, episode.
+pub type Row = (DiagnosisKind, Severity, u64, String, Option<Episode>);
+
+/// Diagnoses as comparable tuples (the episode included: revisions change it in place).
+pub fn decisions(bus: &Bus) -> Vec<Row> {
     bus.diagnoses()
         .iter()
-        .map(|d| (d.kind, d.severity, d.step, d.message.clone()))
+        .map(|d| (d.kind, d.severity, d.step, d.message.clone(), d.episode))
         .collect()
 }
 
-/// Runs `run` on a fresh bus from `make`, either straight through or stopping after epoch `cut`,
-/// checkpointing through JSON, and continuing on a fresh bus with a fresh callback.
+/// What a resumed run announces at its `train_begin`.
+#[derive(Clone, Copy, Debug)]
+pub enum Announce {
+    /// Only where it resumes: the plan must come from the restored state.
+    Position,
+    /// Where it resumes and its plan again (epochs and steps).
+    Plan,
+}
+
+/// Runs `run` on a fresh bus from `make` with its plan announced (epochs and steps), either
+/// straight through or stopping after epoch `cut`, checkpointing through JSON, and continuing on a
+/// fresh bus with a fresh callback that is told `announce`.
 pub fn resumed<C: curvewatch::Callback + 'static>(
     make: impl Fn() -> C,
     run: &Run,
     cut: Option<usize>,
+    announce: Announce,
 ) -> Bus {
     let epochs = run.val.len();
+    let steps = (epochs * run.steps.first().map_or(0, Vec::len)) as u64;
+    let plan = |b: TrainBegin| b.with_max_epochs(epochs as u32).with_max_steps(steps);
     let mut bus = Bus::new().with(make());
-    bus.train_begin(&TrainBegin::new().with_max_epochs(epochs as u32))
-        .unwrap();
+    bus.train_begin(&plan(TrainBegin::new())).unwrap();
     let Some(cut) = cut else {
         drive(&mut bus, run, 0, epochs);
         return bus;
@@ -139,9 +191,12 @@ pub fn resumed<C: curvewatch::Callback + 'static>(
     fresh
         .restore(Checkpoint::from_json(&json).unwrap())
         .unwrap();
-    fresh
-        .train_begin(&TrainBegin::new().at(0, cut as u32))
-        .unwrap();
+    let again = TrainBegin::new().at(0, cut as u32);
+    let again = match announce {
+        Announce::Position => again,
+        Announce::Plan => plan(again),
+    };
+    fresh.train_begin(&again).unwrap();
     drive(&mut fresh, run, cut, epochs);
     fresh
 }

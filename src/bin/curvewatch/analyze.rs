@@ -3,7 +3,7 @@
 use std::io::Write;
 use std::path::Path;
 
-use curvewatch::import::Imported;
+use curvewatch::import::{ImportFormat, Imported};
 use curvewatch::report::{self, RunReport};
 
 use crate::args::AnalyzeArgs;
@@ -81,10 +81,13 @@ fn one_file(
 
 fn analyze_file(path: &Path, args: &AnalyzeArgs) -> Result<Analysis, CliError> {
     let imported = load::import(path, args.input.format, args.restarts.restarts())?;
-    let report = report::analyze(&imported.history).map_err(|source| CliError::Replay {
-        file: imported.source_name(),
-        source,
-    })?;
+    let options = report::AnalyzeOptions::default()
+        .with_sample_size_axis(imported.format == ImportFormat::LcdbResults);
+    let report =
+        report::analyze_with(&imported.history, &options).map_err(|source| CliError::Replay {
+            file: imported.source_name(),
+            source,
+        })?;
     Ok(Analysis { imported, report })
 }
 

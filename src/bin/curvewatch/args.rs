@@ -32,6 +32,9 @@ pub enum Command {
     Predict(PredictArgs),
     /// Groups curves by shape (k-means++ on curve features).
     Cluster(ClusterArgs),
+    /// How well the diagnoses match runs whose trouble is known (generated runs, the real logs);
+    /// with --verbose, every run that missed its expectation.
+    Quality(crate::quality::QualityArgs),
 }
 
 /// How each input file is read.

@@ -8,6 +8,7 @@
 //! curvewatch compare FILE... [--metric M] [--json] [--out DIR]
 //! curvewatch predict FILE --metric M --horizon N [--json]
 //! curvewatch cluster FILE... [--k K] [--metric M] [--json]
+//! curvewatch quality [--data DIR] [--seeds N] [--family NAME]... [--json] [--verbose]
 //! ```
 //!
 //! Exit codes: 0 success, 1 a file could not be read or analysed (the message names the file and,
@@ -25,7 +26,9 @@
 //! - `cluster --json`: `{"k", "clusters": [{"id", "members", "count", "mean_final",
 //!   "mean_improvement"}]}`;
 //! - `compare --json`: `{"metric", "runs", "level", "table": [{"step", "n", "mean", "lower",
-//!   "upper"}]}`.
+//!   "upper"}]}`;
+//! - `quality --json`: `{"seeds": {"start", "end"}, "families": [...], "real_logs": [...],
+//!   "targets_met", "targets_missed"}`.
 
 mod analyze;
 mod args;
@@ -39,6 +42,7 @@ mod json;
 mod load;
 mod metric;
 mod predict;
+mod quality;
 mod replay;
 
 use std::io::IsTerminal;
@@ -55,8 +59,10 @@ use error::CliError;
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
-    init_tracing(cli.verbose);
-    let result = std::panic::catch_unwind(|| run(&cli.command));
+    // `quality --verbose` lists the runs that missed, without logging every run's diagnoses.
+    let quality = matches!(cli.command, Command::Quality(_));
+    init_tracing(if quality { 0 } else { cli.verbose });
+    let result = std::panic::catch_unwind(|| run(&cli.command, cli.verbose));
     match result {
         Ok(Ok(())) => ExitCode::SUCCESS,
         Ok(Err(e)) if e.is_broken_pipe() => ExitCode::SUCCESS,
@@ -71,13 +77,14 @@ fn main() -> ExitCode {
     }
 }
 
-fn run(command: &Command) -> Result<(), CliError> {
+fn run(command: &Command, verbose: u8) -> Result<(), CliError> {
     match command {
         Command::Analyze(a) => analyze::run(a),
         Command::Replay(a) => replay::run(a),
         Command::Compare(a) => compare::run(a),
         Command::Predict(a) => predict::run(a),
         Command::Cluster(a) => cluster::run(a),
+        Command::Quality(a) => quality::run(a, verbose > 0),
     }
 }
 

@@ -13,9 +13,9 @@ type Words = (String, String, f64, f64);
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum LrVerdict {
-    /// Divergence, a rise after a learning-rate increase, or oscillation.
+    /// Divergence, a rise after a learning-rate increase, or a rebound from a minimum.
     TooHigh,
-    /// A slow, steady descent or a stall early in training.
+    /// No progress at all since the start of the run.
     TooLow,
     /// Nothing wrong found.
     Appropriate,
@@ -56,13 +56,16 @@ pub enum LrFinding {
     /// The level rose clearly from a minimum reached inside the window (fell, then rose), with no
     /// learning-rate increase behind it: kind `lr_too_high`, warning.
     Rebound,
-    /// Residual noise large relative to the level and to the trend, with frequent sign changes:
-    /// kind `lr_too_high`, warning.
+    /// Residual noise large relative to the level and to the trend, with frequent sign changes.
+    /// Recorded as evidence, never reported, verdict `appropriate`: noise alone is no evidence
+    /// about the learning rate (small batches are that noisy at any rate).
     Oscillation,
-    /// A slow, steady descent early in training: kind `lr_too_low`, warning.
+    /// A slow descent early in training. Recorded, never reported, verdict `appropriate`: without
+    /// a reference run, "slow" cannot be judged from one curve.
     SlowDescent,
-    /// Flat and smooth early in training (before the loss made real progress): kind `lr_too_low`,
-    /// warning. A stall after real progress is a [`LrFinding::Plateau`] instead.
+    /// Flat since the start of the run (the level less than `flat` below where it started) with no
+    /// schedule change to explain it: kind `lr_too_low`, info (the underfitting detector owns the
+    /// warning). A stall after real progress is a [`LrFinding::Plateau`] instead.
     Stall,
 }
 
@@ -71,12 +74,14 @@ impl LrFinding {
     pub fn verdict(self) -> LrVerdict {
         match self {
             LrFinding::NotEnoughData => LrVerdict::InsufficientData,
-            LrFinding::Healthy | LrFinding::Plateau => LrVerdict::Appropriate,
-            LrFinding::Divergence
-            | LrFinding::RiseAfterLrIncrease
-            | LrFinding::Rebound
-            | LrFinding::Oscillation => LrVerdict::TooHigh,
-            LrFinding::SlowDescent | LrFinding::Stall => LrVerdict::TooLow,
+            LrFinding::Healthy
+            | LrFinding::Plateau
+            | LrFinding::Oscillation
+            | LrFinding::SlowDescent => LrVerdict::Appropriate,
+            LrFinding::Divergence | LrFinding::RiseAfterLrIncrease | LrFinding::Rebound => {
+                LrVerdict::TooHigh
+            }
+            LrFinding::Stall => LrVerdict::TooLow,
         }
     }
 
@@ -85,12 +90,10 @@ impl LrFinding {
         match self {
             LrFinding::Divergence => Some((DiagnosisKind::Divergence, Severity::Critical)),
             LrFinding::RiseAfterLrIncrease => Some((DiagnosisKind::LrTooHigh, Severity::Critical)),
-            LrFinding::Rebound | LrFinding::Oscillation => {
-                Some((DiagnosisKind::LrTooHigh, Severity::Warning))
-            }
-            LrFinding::SlowDescent | LrFinding::Stall => {
-                Some((DiagnosisKind::LrTooLow, Severity::Warning))
-            }
+            LrFinding::Rebound => Some((DiagnosisKind::LrTooHigh, Severity::Warning)),
+            // Info: a loss that has not moved since the start is the underfitting detector's
+            // warning; this names the learning rate as one of its causes.
+            LrFinding::Stall => Some((DiagnosisKind::LrTooLow, Severity::Info)),
             _ => None,
         }
     }

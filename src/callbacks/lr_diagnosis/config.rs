@@ -136,7 +136,7 @@ impl LrDiagnosisConfig {
     pub fn new() -> Self {
         LrDiagnosisConfig {
             window: 50,
-            min_points: 20,
+            min_points: 8,
             check_every: 10,
             thresholds: LrThresholds::default(),
         }

@@ -59,6 +59,9 @@ struct LrFlags {
     rising: bool,
     dropped: bool,
     decayed: bool,
+    /// Whether the run has lasted four windows: "flat since the start" over fewer values is a
+    /// statement about the first few dozen steps of a run, which any curve passes.
+    long_enough: bool,
 }
 
 impl Tracker {
@@ -85,6 +88,12 @@ impl Tracker {
     }
 
     /// Non-finite values refused so far.
+    /// Position (among finite values) of the level's running minimum.
+    #[inline(always)]
+    pub(super) fn min_at(&self) -> u64 {
+        self.min_at
+    }
+
     pub(super) fn non_finite(&self) -> u64 {
         self.non_finite
     }
@@ -178,6 +187,7 @@ impl Tracker {
             rising: recent(h.last_rise_at),
             dropped: recent(h.last_drop_at),
             decayed: matches!((h.last, h.peak), (Some(l), Some(p)) if l < t.schedule_decay * p),
+            long_enough: self.seen >= 4 * w,
         }
     }
 
@@ -245,7 +255,8 @@ fn judge(a: &LrAssessment, t: &LrThresholds, lr: &LrFlags) -> LrFinding {
     if let Some(rise) = rise(a, t, lr) {
         return rise;
     }
-    // A learning-rate drop inside the window puts a step into the loss that is no oscillation.
+    // Noise is recorded as a finding for the evidence, never reported: minibatch noise alone says
+    // nothing about the learning rate (a healthy small-batch run is as noisy as a bad one).
     let oscillating = !lr.dropped
         && a.rel_noise >= t.oscillation_noise
         && a.trend_to_noise <= t.oscillation_trend
@@ -255,25 +266,34 @@ fn judge(a: &LrAssessment, t: &LrThresholds, lr: &LrFlags) -> LrFinding {
         return LrFinding::Oscillation;
     }
     let flat = a.rel_change.abs() <= t.flat;
-    let slow = a.rel_change > -t.slow_drop && a.rel_change <= t.flat;
-    let early = a.progress < t.early_progress;
+    // A stall is judged from the start of the run, not over a window: the level has not come down
+    // from where it started by more than `flat`. A slow descent is not judged at all (without a
+    // reference run there is no "too slow"; the underfitting detector judges a run that never
+    // starts learning over a span scaled to the run).
+    let stalled = flat && a.progress < t.flat && lr.long_enough;
     let schedule_explains = lr.rising || lr.dropped || lr.decayed;
-    match (slow && early && !schedule_explains, flat) {
-        (true, true) => LrFinding::Stall,
-        (true, false) => LrFinding::SlowDescent,
+    let early = a.progress < t.early_progress;
+    match (stalled && !schedule_explains, flat) {
+        (true, _) => LrFinding::Stall,
         (false, true) if !early || lr.decayed => LrFinding::Plateau,
+        _ if a.rel_change > -t.slow_drop && a.rel_change <= t.flat && early => {
+            LrFinding::SlowDescent
+        }
         _ => LrFinding::Healthy,
     }
 }
 
-/// A sustained rise, the level far above its minimum, or a rebound from a minimum inside the
-/// window; blamed on the learning rate when it rose shortly before (or during) the rise.
 fn rise(a: &LrAssessment, t: &LrThresholds, lr: &LrFlags) -> Option<LrFinding> {
     let excess = a.level - a.min_level;
     let above = |sigma: f64, relative: f64| {
         excess > 0.0 && excess >= sigma * a.noise && excess >= relative * a.min_level.abs()
     };
-    let sustained = a.t_stat >= t.rise_t && a.rel_change >= t.rise_change;
+    // A sustained climb counts only once it has also taken the level clearly above its minimum: a
+    // window of a few dozen logged values can climb 5% in a healthy run (data order, a harder
+    // shard) and say nothing about the learning rate.
+    let sustained = a.t_stat >= t.rise_t
+        && a.rel_change >= t.rise_change
+        && above(t.rebound_sigma, t.excess_relative);
     let finding = if sustained || above(t.excess_sigma, t.excess_relative) {
         LrFinding::Divergence
     } else if lr.min_in_window && above(t.rebound_sigma, t.rebound_relative) {

@@ -29,7 +29,9 @@ pub(super) struct WindowStats {
     pub residual_std: f64,
     pub t_stat: f64,
     pub r2: f64,
-    /// Noise scale from successive differences: sqrt(mean d² / 2), insensitive to slow trends.
+    /// Noise scale from second differences: sqrt(mean (Δ²y)² / 6), the noise std for white noise
+    /// around any straight line. (First differences, sqrt(mean d² / 2), carry the trend itself:
+    /// a loss rising 25% per value would read as 18% noise and never stand "far above" its minimum.)
     pub diff_noise: f64,
     pub sign_change_rate: f64,
     /// Upward movement as a fraction of all movement: Σ max(d, 0) / Σ |d| (white noise about 0.5, a
@@ -157,7 +159,10 @@ struct Sums {
     prev_d: f64,
     sxy: f64,
     syy: f64,
-    d2: f64,
+    /// Σ (second difference)², over the values from the third on.
+    dd2: f64,
+    /// Values added so far.
+    count: usize,
     up: f64,
     moved: f64,
     changes: usize,
@@ -190,7 +195,7 @@ impl Sums {
             } else {
                 1.0
             },
-            diff_noise: (self.d2 / (nf - 1.0) / 2.0).sqrt(),
+            diff_noise: (self.dd2 / (nf - 2.0) / 6.0).sqrt(),
             sign_change_rate: self.changes as f64 / (nf - 2.0),
             up_fraction: if self.moved > 0.0 {
                 self.up / self.moved
@@ -209,7 +214,8 @@ impl Sums {
             mut prev_d,
             mut sxy,
             mut syy,
-            mut d2,
+            mut dd2,
+            mut count,
             mut up,
             moved,
             mut changes,
@@ -221,7 +227,10 @@ impl Sums {
             x += 1.0;
             // The first value is its own predecessor: d = 0 adds nothing.
             let d = y - prev;
-            d2 += d * d;
+            // The first two values have no second difference (the first d is 0 by construction).
+            let dd = if count >= 2 { d - prev_d } else { 0.0 };
+            dd2 += dd * dd;
+            count += 1;
             up += d.max(0.0);
             changes += usize::from(d * prev_d < 0.0);
             prev_d = d;
@@ -237,7 +246,8 @@ impl Sums {
             prev_d,
             sxy,
             syy,
-            d2,
+            dd2,
+            count,
             up,
             moved,
             changes,
@@ -288,7 +298,10 @@ mod tests {
             .enumerate()
             .map(|(i, y)| (y - ybar - b * (i as f64 - xbar)).powi(2))
             .sum();
-        let d2: f64 = ys.windows(2).map(|w| (w[1] - w[0]).powi(2)).sum();
+        let dd2: f64 = ys
+            .windows(3)
+            .map(|w| (w[2] - 2.0 * w[1] + w[0]).powi(2))
+            .sum();
         let sc = ys
             .windows(3)
             .filter(|w| (w[1] - w[0]) * (w[2] - w[1]) < 0.0)
@@ -297,7 +310,7 @@ mod tests {
             ybar,
             b,
             (ssr / (n - 2.0)).sqrt(),
-            (d2 / (n - 1.0) / 2.0).sqrt(),
+            (dd2 / (n - 2.0) / 6.0).sqrt(),
             sc / (n - 2.0),
         )
     }
@@ -337,7 +350,10 @@ mod tests {
         assert!(s.residual_std < 1e-9);
         assert!(s.t_stat < -1e6);
         assert_eq!(s.sign_change_rate, 0.0);
-        assert!((s.diff_noise - 0.25 / 2f64.sqrt()).abs() < 1e-12);
+        assert!(
+            s.diff_noise < 1e-12,
+            "a line has no second-difference noise"
+        );
     }
 
     #[test]

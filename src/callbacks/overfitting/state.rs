@@ -8,7 +8,7 @@ use crate::callbacks::Direction;
 
 /// Where an episode began or the best value was seen.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
-pub(super) struct Mark {
+pub(crate) struct Mark {
     pub epoch: u32,
     pub step: u64,
     /// 1-based rank among the judged evaluations.
@@ -17,7 +17,7 @@ pub(super) struct Mark {
 
 /// Everything the detector's decisions depend on; saved and restored whole.
 #[derive(Clone, Debug, Serialize, Deserialize)]
-pub(super) struct State {
+pub(crate) struct State {
     pub max_epochs: Option<u32>,
     pub max_steps: Option<u64>,
     /// Running sum and count of the training steps since the last judged evaluation.
@@ -49,6 +49,94 @@ pub(super) struct State {
     pub episodes: u32,
     pub last_gap: Option<f64>,
     pub last_relative_gap: Option<f64>,
+    /// Evaluations judged since the best one, and how many of them stood clearly above it.
+    #[serde(default)]
+    pub since_best: u32,
+    #[serde(default)]
+    pub above_best: u32,
+    /// The last (up to [`RECENT`]) validation and training values, oldest first.
+    #[serde(default)]
+    pub recent_vals: Vec<f64>,
+    #[serde(default)]
+    pub recent_trains: Vec<f64>,
+    /// The last (up to [`NOISE_SPAN`]) validation values: the curve's own noise comes from them.
+    #[serde(default)]
+    pub noise_vals: Vec<f64>,
+    /// The worst validation value of the current episode and its mark.
+    #[serde(default)]
+    pub worst: Option<(f64, Mark)>,
+    /// Whether any evaluation came after epoch 0 (else the run is step-level: steps are quoted).
+    #[serde(default)]
+    pub has_epochs: bool,
+    /// Whether any training value was seen.
+    #[serde(default)]
+    pub train_seen: bool,
+    /// The validation curve's noise at the latest evaluation (see [`curve_noise`]).
+    #[serde(default, with = "crate::persist::float")]
+    pub noise: f64,
+    /// Room for the noise computation, reused at every evaluation.
+    #[serde(skip)]
+    pub scratch: Vec<f64>,
+}
+
+/// How many of the latest evaluations the "still above its best" median reads.
+pub(super) const RECENT: usize = 5;
+/// How many validation values the noise estimate reads.
+pub(super) const NOISE_SPAN: usize = 256;
+
+/// Appends `v`, keeping the newest `cap` values.
+pub(super) fn push_capped(values: &mut Vec<f64>, v: f64, cap: usize) {
+    if values.len() >= cap {
+        values.remove(0);
+    }
+    values.push(v);
+}
+
+/// The median of `values` (NaN when empty), sorted in `scratch` (reused: no allocation once it
+/// has the capacity).
+pub(crate) fn median_with(values: &[f64], scratch: &mut Vec<f64>) -> f64 {
+    scratch.clear();
+    scratch.extend_from_slice(values);
+    scratch.sort_unstable_by(f64::total_cmp);
+    match scratch.len() {
+        0 => f64::NAN,
+        n if n % 2 == 1 => scratch[n / 2],
+        n => 0.5 * (scratch[n / 2 - 1] + scratch[n / 2]),
+    }
+}
+
+/// The median of at most eight values, on the stack (NaN when empty; only the first eight count).
+pub(crate) fn median(values: &[f64]) -> f64 {
+    let mut buf = [0.0; 8];
+    let n = values.len().min(8);
+    buf[..n].copy_from_slice(&values[..n]);
+    let v = &mut buf[..n];
+    v.sort_unstable_by(f64::total_cmp);
+    match n {
+        0 => f64::NAN,
+        n if n % 2 == 1 => v[n / 2],
+        n => 0.5 * (v[n / 2 - 1] + v[n / 2]),
+    }
+}
+
+/// The noise of a curve from its second differences, robustly: 1.4826 · median |Δ²y| / √6, the
+/// standard deviation of white noise around any locally straight curve (a median, so that the bend
+/// of a fast early descent does not pass for noise). 0 with fewer than 5 values. `scratch` is
+/// reused (no allocation once it has the capacity).
+pub(crate) fn curve_noise(values: &[f64], scratch: &mut Vec<f64>) -> f64 {
+    if values.len() < 5 {
+        return 0.0;
+    }
+    scratch.clear();
+    scratch.extend(values.windows(3).map(|w| (w[2] - 2.0 * w[1] + w[0]).abs()));
+    scratch.sort_unstable_by(f64::total_cmp);
+    let n = scratch.len();
+    let med = if n % 2 == 1 {
+        scratch[n / 2]
+    } else {
+        0.5 * (scratch[n / 2 - 1] + scratch[n / 2])
+    };
+    1.4826 * med / 6f64.sqrt()
 }
 
 impl State {
@@ -81,6 +169,16 @@ impl State {
             episodes: 0,
             last_gap: None,
             last_relative_gap: None,
+            since_best: 0,
+            above_best: 0,
+            recent_vals: Vec::with_capacity(RECENT),
+            recent_trains: Vec::with_capacity(RECENT),
+            noise_vals: Vec::with_capacity(NOISE_SPAN),
+            worst: None,
+            has_epochs: false,
+            train_seen: false,
+            noise: 0.0,
+            scratch: Vec::with_capacity(NOISE_SPAN),
         }
     }
 

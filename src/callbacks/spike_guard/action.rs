@@ -8,8 +8,26 @@ use crate::analysis::trend::TrendError;
 pub const DEFAULT_K: f64 = 6.0;
 /// OLMo's trailing window.
 pub const DEFAULT_WINDOW: usize = 128;
-/// Values the window must hold before a spike can be judged.
-pub const DEFAULT_MIN_FILL: usize = 32;
+/// Values the window must hold before the z-score alone can flag a candidate (before that, a
+/// candidate is judged against its neighbours, one value late: see the module docs).
+pub const DEFAULT_MIN_FILL: usize = 16;
+/// A loss spike must be at least this multiple of the typical level (the window mean): 25% above
+/// it. Minibatch noise of a large-batch run moves the loss by a few percent (the llm.c GPT-2 log's
+/// largest 6-sigma excursions are 8% above the mean); a bad batch or an instability doubles it.
+pub const DEFAULT_LOSS_MIN_RATIO: f64 = 1.25;
+/// A gradient-norm spike must be at least this multiple of the typical level. Gradient norms are
+/// heavy-tailed: healthy runs show values up to about twice their running median every few
+/// thousand steps (15 such in the 19,552 steps of the llm.c GPT-2 log), so a z-score alone floods;
+/// three times the level is beyond that jitter and is where clipping at the usual 1.0 (for norms
+/// near 0.3) starts to act.
+pub const DEFAULT_GRAD_MIN_RATIO: f64 = 3.0;
+/// A new spike episode is a warning again only when its magnitude (ratio to the level) exceeds
+/// this multiple of every earlier episode's; otherwise it is info (the user was already warned
+/// that this metric spikes; telling them again at the same size teaches them to ignore it).
+pub const ESCALATION: f64 = 2.0;
+/// Spikes closer than this fraction of the steps so far to the previous one join its episode (a
+/// storm is one diagnosis); measured in progress, not in logged values.
+pub const EPISODE_GAP: f64 = 0.25;
 
 /// Why a spike guard configuration was refused.
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
@@ -18,6 +36,9 @@ pub enum SpikeGuardError {
     /// `k` must be finite and positive.
     #[error("k must be finite and positive, got {0}")]
     K(f64),
+    /// The magnitude floor must be finite and at least 1.
+    #[error("min_ratio must be finite and at least 1, got {0}")]
+    MinRatio(f64),
     /// A learning-rate cut factor must lie strictly between 0 and 1.
     #[error("learning-rate cut factor must lie strictly between 0 and 1, got {0}")]
     Factor(f64),
@@ -102,4 +123,7 @@ pub struct SpikeCounts {
     pub last_non_finite_step: Option<u64>,
     /// Learning-rate cuts asked for.
     pub lr_cuts: u64,
+    /// Spike episodes (spikes closer than [`EPISODE_GAP`] of the run to the previous one join it).
+    #[serde(default)]
+    pub episodes: u64,
 }

@@ -1,9 +1,11 @@
-//! Unit tests of the spike guard: detection at the exact step, no false alarms on noise, each
-//! policy, configuration checks, resume, and no panics on any input.
+//! Unit tests of the spike guard: detection at the exact step (early values one value late), the
+//! magnitude floor, no false alarms on noise, episodes and their severity, each policy,
+//! configuration checks, resume, and no panics on any input.
 
 mod state;
 
 use super::*;
+use crate::diagnosis::Episode;
 use crate::{Bus, EvalEnd, MetricKey};
 
 /// Gaussian noise from a 64-bit LCG and Box–Muller (reproducible per seed).
@@ -57,36 +59,104 @@ fn guard(bus: &Bus) -> &SpikeGuard {
     bus.callback::<SpikeGuard>().unwrap()
 }
 
+/// Index into the values and the amount added there.
+type Bump = (usize, f64);
+
+/// Disturbances, the expected (onset step, step reported) of a spike if one is expected, reason.
+type SpikeCase = (&'static [Bump], Option<(u64, u64)>, &'static str);
+
 #[test]
 fn spikes_are_caught_at_their_step_and_only_above_the_bar() {
-    // Noise std 0.02 around 2.0; one disturbance at step 250 (index 249).
-    let cases: [(f64, usize, Option<u64>, &str); 5] = [
+    // Noise std 0.02 around 2.0.
+    let cases: [SpikeCase; 12] = [
         (
-            0.5,
-            249,
-            Some(250),
-            "25 sigma: a spike, caught at its own step",
+            &[(249, 0.8)],
+            Some((250, 250)),
+            "40 sigma and 1.4x the level: a spike, caught at its own step",
         ),
-        (0.06, 249, None, "3 sigma: ordinary noise for k = 6"),
-        (-0.5, 249, None, "a sudden drop is good news, not a spike"),
         (
-            0.5,
-            20,
+            &[(249, 0.3)],
             None,
-            "step 21: the window holds 20 values, fewer than min_fill 32",
+            "15 sigma but only 1.15x the level: under the loss floor of 1.25x",
         ),
-        (0.5, 40, Some(41), "step 41: the window is past min_fill"),
+        (&[(249, 0.06)], None, "3 sigma: ordinary noise for k = 6"),
+        (
+            &[(249, -0.5)],
+            None,
+            "a sudden drop is good news, not a spike",
+        ),
+        (
+            &[(20, 0.8)],
+            Some((21, 21)),
+            "step 21: the window holds 20 values, past min_fill 16: judged at once",
+        ),
+        (
+            &[(16, 0.8)],
+            Some((17, 17)),
+            "step 17: the window has just reached min_fill (values 1..=16): judged at once",
+        ),
+        (
+            &[(15, 0.8)],
+            Some((16, 17)),
+            "step 16: the window is one short of min_fill: judged against its neighbours \
+             when step 17 arrives, the onset still step 16",
+        ),
+        (
+            &[(5, 0.8)],
+            Some((6, 7)),
+            "step 6: 1.4x its neighbours and past k sigma of the 5 values before it",
+        ),
+        (
+            &[(2, 0.8)],
+            None,
+            "the third value at 1.4x its neighbours: with under 4 values in the window an early \
+             spike must be twice the floor (2.5x)",
+        ),
+        (
+            &[(2, 4.0)],
+            Some((3, 4)),
+            "the third value at 3x its neighbours: a spike, reported one value late",
+        ),
+        (
+            &[(5, 0.8), (6, 0.8)],
+            None,
+            "two high values in a row early on: as high as the value after it, a level and not \
+             a spike",
+        ),
+        (
+            &[(0, 4.0)],
+            None,
+            "the first value has no neighbours before it: never judged",
+        ),
     ];
-    for (bump, at, expected, why) in cases {
+    for (bumps, expected, why) in cases {
         let mut values = noisy(1, 400, 2.0, 0.02);
-        values[at] += bump;
+        for &(at, bump) in bumps {
+            values[at] += bump;
+        }
         let (mut bus, key) = bus_with(SpikeGuard::loss(), Split::Train, "loss");
         feed(&mut bus, key, &values, None);
-        let steps: Vec<u64> = bus.diagnoses().iter().map(|d| d.step).collect();
-        assert_eq!(steps, expected.into_iter().collect::<Vec<_>>(), "{why}");
+        let found: Vec<(u64, u64)> = bus
+            .diagnoses()
+            .iter()
+            .map(|d| (d.onset_step(), d.step))
+            .collect();
+        assert_eq!(found, expected.into_iter().collect::<Vec<_>>(), "{why}");
+        let onset = expected.map(|(onset, _)| onset);
+        let peaks: Vec<_> = bus
+            .diagnoses()
+            .iter()
+            .map(|d| d.episode.map(|e| e.peak_step))
+            .collect();
+        assert_eq!(
+            peaks,
+            onset.map(Some).into_iter().collect::<Vec<_>>(),
+            "{why}"
+        );
         let c = guard(&bus).counts();
-        assert_eq!(c.last_spike_step, expected, "{why}");
-        assert_eq!(c.spikes, u64::from(expected.is_some()), "{why}");
+        assert_eq!(c.last_spike_step, onset, "{why}");
+        let n = u64::from(expected.is_some());
+        assert_eq!((c.spikes, c.episodes), (n, n), "{why}");
         assert!(
             bus.stop_reason().is_none(),
             "{why}: spikes are reported, not stopped, by default"
@@ -101,24 +171,57 @@ fn a_spike_diagnosis_carries_its_numbers_and_the_spike_stays_out_of_the_window()
     let (mut bus, key) = bus_with(SpikeGuard::loss(), Split::Train, "loss");
     feed(&mut bus, key, &values[..199], None);
     let (mean, std) = guard(&bus).baseline().unwrap();
-    feed(&mut bus, key, &values[199..200], None);
+    bus.step_end(&StepEnd::new(200, &[(key, values[199])]))
+        .unwrap();
     let d = &bus.diagnoses()[0];
     assert_eq!(
-        (d.kind, d.severity),
-        (DiagnosisKind::LossSpike, Severity::Warning)
+        (d.kind, d.severity, d.step),
+        (DiagnosisKind::LossSpike, Severity::Warning, 200)
     );
     assert_eq!(d.metric.as_deref(), Some("train/loss"));
+    assert_eq!(d.episode, Some(Episode::at(200)));
     assert_eq!(d.evidence("value"), Some(3.0));
-    assert_eq!(d.evidence("mean"), Some(mean));
-    assert_eq!(d.evidence("std"), Some(std));
+    assert_eq!(d.evidence("level"), Some(mean), "the window mean");
+    assert_eq!(d.evidence("ratio"), Some(3.0 / mean));
+    assert_eq!(d.evidence("min_ratio"), Some(DEFAULT_LOSS_MIN_RATIO));
     assert_eq!(d.evidence("k"), Some(6.0));
+    assert_eq!(d.evidence("spikes"), Some(1.0));
     assert_eq!(d.evidence("z_score"), Some((3.0 - mean) / std));
-    assert_eq!(d.threshold, Some(mean + 6.0 * std));
-    assert_eq!(d.evidence("window"), Some(128.0));
+    assert_eq!(d.threshold, Some(DEFAULT_LOSS_MIN_RATIO * mean));
+    assert!(
+        d.message.contains("spiked to 3.0000 at step 200")
+            && d.message.contains("the mean of the trailing window"),
+        "{}",
+        d.message
+    );
     assert_eq!(
         guard(&bus).baseline(),
         Some((mean, std)),
         "the spike was not admitted"
+    );
+
+    // Early in the run: measured against the largest neighbour, reported at the next value.
+    let (mut bus, key) = bus_with(SpikeGuard::loss(), Split::Train, "loss");
+    feed(&mut bus, key, &[2.0, 2.1, 1.9, 2.05, 9.0, 2.0], None);
+    let (mean, std) = guard(&bus).baseline().unwrap();
+    let d = &bus.diagnoses()[0];
+    assert_eq!((d.step, d.onset_step()), (6, 5), "one value late");
+    assert_eq!(d.episode, Some(Episode::at(5)));
+    assert_eq!(
+        d.evidence("level"),
+        Some(2.1),
+        "the largest of 2.1, 1.9, 2.05 and 2.0"
+    );
+    assert_eq!(d.evidence("ratio"), Some(9.0 / 2.1));
+    assert_eq!(
+        d.evidence("z_score"),
+        Some((9.0 - mean) / std),
+        "the 4 values before it give a z-score"
+    );
+    assert!(
+        d.message.contains("at step 5") && d.message.contains("the largest of its neighbours"),
+        "{}",
+        d.message
     );
 }
 
@@ -173,18 +276,158 @@ fn the_first_non_finite_value_stops_with_rule_non_finite() {
 }
 
 #[test]
+fn the_magnitude_floor_keeps_heavy_tailed_jitter_quiet() {
+    // A gradient norm around 0.33 (std 0.01) with a 0.60 every 50 values from step 100 (9 in all): 1.8x the level and 27
+    // standard deviations above it, the heavy tail of a healthy run.
+    let mut values = noisy(8, 500, 0.33, 0.01);
+    for i in (99..500).step_by(50) {
+        values[i] = 0.60;
+    }
+    let grad = SpikeGuard::grad_norm;
+    let cases: [(SpikeGuard, &str, u64, &str); 4] = [
+        (
+            grad(),
+            "grad_norm",
+            0,
+            "1.8x is jitter for a gradient norm (floor 3x), however many sigma",
+        ),
+        (
+            grad().with_min_ratio(1.0).unwrap(),
+            "grad_norm",
+            9,
+            "a floor of 1 leaves the z-score alone to decide: all 9 are spikes",
+        ),
+        (
+            grad().with_min_ratio(1.8).unwrap(),
+            "grad_norm",
+            9,
+            "a floor of 1.8x: all 9 clear it (0.60 / 0.33)",
+        ),
+        (
+            SpikeGuard::loss(),
+            "loss",
+            9,
+            "the same excursions on a loss (floor 1.25x) are spikes",
+        ),
+    ];
+    for (g, name, spikes, why) in cases {
+        let (mut bus, key) = bus_with(g, Split::Train, name);
+        feed(&mut bus, key, &values, None);
+        let c = guard(&bus).counts();
+        assert_eq!(c.spikes, spikes, "{why}");
+        assert_eq!(
+            bus.diagnoses().len() as u64,
+            c.episodes,
+            "{why}: one diagnosis per episode"
+        );
+        // Steps 100 and 150 are a quarter of the run apart; 200 is within a quarter of 150.
+        assert_eq!(c.episodes, if spikes > 0 { 2 } else { 0 }, "{why}");
+    }
+}
+
+/// Spikes (step, value) on a quiet loss at 2.0; expected per diagnosis: (start, end, count,
+/// severity).
+type EpisodeCase = (
+    &'static [(u64, f64)],
+    &'static [(u64, u64, u32, Severity)],
+    &'static str,
+);
+
+#[test]
+fn spikes_close_together_are_one_episode_and_only_larger_ones_warn_again() {
+    use Severity::{Info, Warning};
+    let cases: [EpisodeCase; 8] = [
+        (
+            &[(100, 4.0), (133, 4.0)],
+            &[(100, 133, 2, Warning)],
+            "33 steps apart, within a quarter of the 133 steps so far: one storm, one diagnosis",
+        ),
+        (
+            &[(100, 4.0), (134, 4.0)],
+            &[(100, 100, 1, Warning), (134, 134, 1, Info)],
+            "34 steps apart, beyond a quarter of 134: a new episode, info at the same size",
+        ),
+        (
+            &[(100, 4.0), (101, 4.2), (110, 4.0), (125, 3.0)],
+            &[(100, 125, 4, Warning)],
+            "a storm: its extent and count grow in the one diagnosis",
+        ),
+        (
+            &[(100, 4.0), (300, 4.0)],
+            &[(100, 100, 1, Warning), (300, 300, 1, Info)],
+            "the same size again: info (the user was already warned that this metric spikes)",
+        ),
+        (
+            &[(100, 4.0), (300, 10.0)],
+            &[(100, 100, 1, Warning), (300, 300, 1, Warning)],
+            "5x after a warned 2x: more than twice as large, warned again",
+        ),
+        (
+            &[(100, 4.0), (300, 4.0), (305, 10.0)],
+            &[(100, 100, 1, Warning), (300, 305, 2, Warning)],
+            "an info episode escalates to a warning when a spike in it is over twice the warned size",
+        ),
+        (
+            &[(100, 4.0), (300, 10.0), (500, 12.0)],
+            &[
+                (100, 100, 1, Warning),
+                (300, 300, 1, Warning),
+                (500, 500, 1, Info),
+            ],
+            "6x after a warned 5x: info (every earlier warning counts)",
+        ),
+        (
+            &[(100, 10.0), (300, 4.0), (305, 6.0)],
+            &[(100, 100, 1, Warning), (300, 305, 2, Info)],
+            "smaller episodes after a large one stay info",
+        ),
+    ];
+    for (spikes, expected, why) in cases {
+        let mut values = noisy(9, 600, 2.0, 0.02);
+        for &(step, v) in spikes {
+            values[step as usize - 1] = v;
+        }
+        let (mut bus, key) = bus_with(SpikeGuard::loss(), Split::Train, "loss");
+        feed(&mut bus, key, &values, None);
+        let found: Vec<_> = bus
+            .diagnoses()
+            .iter()
+            .map(|d| {
+                let e = d.episode.unwrap();
+                (e.start_step, e.end_step, e.count, d.severity)
+            })
+            .collect();
+        assert_eq!(found, expected, "{why}");
+        let reported: Vec<u64> = bus.diagnoses().iter().map(|d| d.step).collect();
+        let starts: Vec<u64> = expected.iter().map(|e| e.0).collect();
+        assert_eq!(
+            reported, starts,
+            "{why}: a revision keeps the step first reported"
+        );
+        let c = guard(&bus).counts();
+        assert_eq!(
+            (c.spikes, c.episodes),
+            (spikes.len() as u64, expected.len() as u64),
+            "{why}"
+        );
+    }
+}
+
+#[test]
 fn policies_report_stop_or_cut_the_lr_once_per_episode() {
-    let mut values = noisy(4, 120, 2.0, 0.02);
+    let mut values = noisy(4, 220, 2.0, 0.02);
     values[99] = 4.0;
     values[100] = 4.1; // the same episode
-    values[110] = 4.0; // a new one
+    values[110] = 4.0; // still the same: 10 steps is within a quarter of the run
+    values[199] = 4.0; // a new one: 89 steps after the last spike
     let cut = SpikeAction::cut_lr(0.5).unwrap();
-    /// Action, learning rate reported, expected stop rule, expected LR requests, reason.
+    /// Action, learning rate reported, expected stop (rule, step), expected LR requests by step,
+    /// reason.
     type Case = (
         SpikeAction,
         Option<f64>,
-        Option<&'static str>,
-        Vec<Option<f64>>,
+        Option<(&'static str, u64)>,
+        Vec<(u64, f64)>,
         &'static str,
     );
     let cases: [Case; 4] = [
@@ -192,44 +435,62 @@ fn policies_report_stop_or_cut_the_lr_once_per_episode() {
         (
             SpikeAction::Stop,
             Some(1e-3),
-            Some("loss_spike"),
+            Some(("loss_spike", 100)),
             vec![],
-            "stop with the spike rule",
+            "stop with the spike rule at the first episode",
         ),
         (
             cut,
             Some(1e-3),
             None,
-            vec![Some(5e-4), Some(5e-4)],
-            "halve the LR at steps 100 and 111",
+            vec![(100, 5e-4), (200, 5e-4)],
+            "halve the LR at the start of each episode (steps 100 and 200), not per spike",
         ),
         (cut, None, None, vec![], "no known LR: nothing to cut"),
     ];
-    for (action, lr, rule, cuts, why) in cases {
+    for (action, lr, stop, cuts, why) in cases {
         let (mut bus, key) = bus_with(
             SpikeGuard::loss().with_spike_action(action),
             Split::Train,
             "loss",
         );
-        let requests: Vec<Option<f64>> = feed(&mut bus, key, &values, lr)
+        let requests: Vec<(u64, f64)> = feed(&mut bus, key, &values, lr)
             .into_iter()
-            .filter(Option::is_some)
+            .zip(1u64..)
+            .filter_map(|(r, step)| Some((step, r?)))
             .collect();
         assert_eq!(requests, cuts, "{why}");
         assert_eq!(
             bus.stop_reason()
-                .map(|s| s.rule.as_ref().to_owned())
-                .as_deref(),
-            rule,
+                .map(|s| (s.rule.as_ref().to_owned(), s.step)),
+            stop.map(|(rule, step)| (rule.to_owned(), step)),
             "{why}"
         );
         let c = guard(&bus).counts();
-        assert_eq!((c.spikes, c.last_spike_step), (3, Some(111)), "{why}");
+        assert_eq!(
+            (c.spikes, c.episodes, c.last_spike_step),
+            (4, 2, Some(200)),
+            "{why}"
+        );
         assert_eq!(c.lr_cuts as usize, cuts.len(), "{why}");
-        assert_eq!(bus.diagnoses().len(), 2, "{why}: two episodes");
+        let extents: Vec<_> = bus.diagnoses().iter().map(|d| d.episode.unwrap()).collect();
+        assert_eq!(
+            extents,
+            [
+                Episode {
+                    start_step: 100,
+                    end_step: 111,
+                    count: 3,
+                    peak_step: 101,
+                    closed: false
+                },
+                Episode::at(200)
+            ],
+            "{why}: two episodes, the first revised in place"
+        );
         if lr.is_none() {
             assert!(
-                bus.diagnoses()[0].message.contains("learning rate unknown"),
+                bus.diagnoses()[1].message.contains("learning rate unknown"),
                 "{why}"
             );
         }
@@ -240,7 +501,7 @@ fn policies_report_stop_or_cut_the_lr_once_per_episode() {
         "loss",
     );
     feed(&mut bus, key, &values, Some(1e-3));
-    let d = &bus.diagnoses()[0];
+    let d = &bus.diagnoses()[1];
     assert_eq!(
         (d.evidence("lr_before"), d.evidence("lr_after")),
         (Some(1e-3), Some(5e-4))
@@ -257,11 +518,24 @@ fn a_lasting_level_shift_is_learnt_after_min_fill_values() {
     feed(&mut bus, key, &values, None);
     let c = guard(&bus).counts();
     assert_eq!(
-        c.spikes, 32,
-        "values 101..=132 are above the old bar; then the window relearns"
+        (c.spikes, c.episodes),
+        (16, 1),
+        "values 101..=116 (min_fill) are above the old bar; then the window relearns"
     );
-    assert_eq!(c.last_spike_step, Some(132));
-    assert_eq!(bus.diagnoses().len(), 1, "one episode");
+    assert_eq!(c.last_spike_step, Some(116));
+    let d: Vec<_> = bus
+        .diagnoses()
+        .iter()
+        .map(|d| (d.step, d.episode))
+        .collect();
+    let storm = Episode {
+        start_step: 101,
+        end_step: 116,
+        count: 16,
+        peak_step: d[0].1.map_or(0, |e| e.peak_step),
+        closed: false,
+    };
+    assert_eq!(d, [(101, Some(storm))], "one episode, one diagnosis");
     let (mean, _) = guard(&bus).baseline().unwrap();
     assert!(
         (mean - 3.0).abs() < 0.01,

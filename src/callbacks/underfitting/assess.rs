@@ -130,21 +130,11 @@ impl UnderfittingDetector {
         self.flat(snap.valid) && (v - t).abs() <= self.close_tolerance * v.abs()
     }
 
+    /// The point rules: accuracy only. The training-loss rules (stuck from the start, plateau)
+    /// read the curve by progress instead (see `curve.rs`): a window of points is a count of
+    /// epochs or logged values, which says nothing about how far the run has come.
     fn find(&self, snap: &Snapshot) -> Option<UnderfittingRule> {
-        if let Some(rule) = self.accuracy_rule(snap) {
-            return Some(rule);
-        }
-        if !self.flat(snap.train) {
-            return None;
-        }
-        let improvement = snap.improvement?;
-        Some(if improvement >= self.min_improvement {
-            UnderfittingRule::Converged
-        } else if self.valid_flat_and_close(snap) {
-            UnderfittingRule::TrainAndValidFlat
-        } else {
-            UnderfittingRule::TrainPlateauHigh
-        })
+        self.accuracy_rule(snap)
     }
 
     fn decide(&mut self, ctx: &mut Context<'_>, snap: &Snapshot) {
@@ -172,7 +162,11 @@ impl UnderfittingDetector {
                 ctx.emit(self.diagnosis(rule, snap));
             }
             Some(_) => {}
-            None if cleared => self.state.verdict = UnderfittingVerdict::None,
+            // Only the point rules' own (accuracy) verdicts clear here; the progress curve's
+            // verdicts (stuck, plateau) end by its own rules.
+            None if cleared && self.state.rule.is_some_and(UnderfittingRule::is_accuracy) => {
+                self.state.verdict = UnderfittingVerdict::None
+            }
             None => {}
         }
     }

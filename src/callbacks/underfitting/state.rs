@@ -2,6 +2,7 @@
 
 use serde::{Deserialize, Serialize};
 
+use super::progress::ProgressCurve;
 use super::{UnderfittingRule, UnderfittingVerdict};
 use crate::callbacks::overfitting::window::Window;
 
@@ -75,6 +76,15 @@ pub(super) struct State {
     pub episodes: u32,
     pub last_improvement: Option<f64>,
     pub last_relative_slope: Option<f64>,
+    /// The training curve by progress (stuck and plateau rules).
+    #[serde(default)]
+    pub curve: ProgressCurve,
+    /// Whether training values came per step (epoch-level ones are then not fed to the curve).
+    #[serde(default)]
+    pub step_values: bool,
+    /// First step of the latest plateau episode.
+    #[serde(default)]
+    pub plateau_start: Option<u64>,
 }
 
 impl State {
@@ -94,6 +104,9 @@ impl State {
             episodes: 0,
             last_improvement: None,
             last_relative_slope: None,
+            curve: ProgressCurve::default(),
+            step_values: false,
+            plateau_start: None,
         }
     }
 

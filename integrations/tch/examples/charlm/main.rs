@@ -1,10 +1,11 @@
 //! A character-level language model (embedding, one LSTM layer, linear read-out) trained with tch on
 //! CPU on a short original text shipped beside this file (`curves.txt`), the way LLMs are trained:
 //! AdamW with linear warmup and cosine decay, gradient clipping, the per-step training loss and
-//! learning rate, and a validation loss every few steps on held-out text. The step-level preset
-//! watches the run (early stopping on the smoothed training loss; spike, non-finite, learning-rate,
-//! over- and underfitting diagnoses). A text this short is learnt by heart, so validation turns up
-//! while training keeps falling, and the overfitting detector says so.
+//! learning rate, and a validation loss every few steps on held-out text. The standard preset
+//! watches the run (early stopping on the validation loss, which a run with validation must stop
+//! on; spike, non-finite, learning-rate, over- and underfitting diagnoses). A text this short is
+//! learnt by heart, so validation turns up while training keeps falling: the overfitting detector
+//! says so and early stopping ends the run (restore the weights of the best evaluation).
 //!
 //! Run (after `eval "$(scripts/setup-libtorch.sh)"`):
 //! `cargo run --release -p curvewatch-tch --example charlm` (add `-- --out DIR` to choose where files
@@ -12,7 +13,7 @@
 
 mod model;
 
-use std::num::{NonZeroU32, NonZeroU64};
+use std::num::NonZeroU64;
 use std::path::{Path, PathBuf};
 
 use curvewatch::callbacks::{PlotCallback, Preset, PresetSummary};
@@ -46,14 +47,14 @@ fn out_dir() -> PathBuf {
     PathBuf::from("curvewatch-out/tch-charlm")
 }
 
-/// The bus (step-level preset, charts drawn off-thread) around an AdamW optimizer over `vs`.
+/// The bus (standard preset: early stopping on `valid/loss`; charts drawn off-thread) around an
+/// AdamW optimizer over `vs`.
 fn watched_run(
     vs: &tch::nn::VarStore,
     out: &Path,
 ) -> Result<(TchRun, RenderHandle), Box<dyn std::error::Error>> {
-    let every = NonZeroU32::new(EVAL_EVERY).unwrap_or(NonZeroU32::MIN);
     let mut bus = Bus::new();
-    Preset::step_level(every).install(&mut bus);
+    Preset::standard().install(&mut bus);
     let renderer = CurveRenderer::new().with_svg(true).with_options(
         ChartOptions::new()
             .with_title("tch char-level LSTM: warmup + cosine, step-level curves")

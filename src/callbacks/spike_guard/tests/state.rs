@@ -13,6 +13,16 @@ fn configuration_is_checked() {
     assert_eq!(g().with_k(0.0).err(), Some(SpikeGuardError::K(0.0)));
     assert!(g().with_k(f64::NAN).is_err());
     assert!(g().with_k(f64::INFINITY).is_err());
+    assert_eq!(
+        g().with_min_ratio(0.99).err(),
+        Some(SpikeGuardError::MinRatio(0.99)),
+        "a floor below the level would flag values under it"
+    );
+    assert!(g().with_min_ratio(f64::NAN).is_err() && g().with_min_ratio(f64::INFINITY).is_err());
+    assert!(
+        g().with_min_ratio(1.0).is_ok(),
+        "1: the z-score alone decides"
+    );
     assert_eq!(SpikeAction::cut_lr(1.0), Err(SpikeGuardError::Factor(1.0)));
     assert!(SpikeAction::cut_lr(0.0).is_err() && SpikeAction::cut_lr(f64::NAN).is_err());
     let w = |n| NonZeroUsize::new(n).unwrap();
@@ -34,7 +44,9 @@ fn configuration_is_checked() {
 #[test]
 fn a_resumed_run_decides_exactly_like_an_uninterrupted_one() {
     let mut values = noisy(7, 300, 2.0, 0.02);
+    values[5] = 8.0; // early: judged when step 7 arrives
     values[90] = 5.0;
+    values[94] = 5.5; // joins the episode of step 91
     values[150] = f64::NAN;
     values[151] = 4.0;
     values[240] = 6.0;
@@ -45,7 +57,8 @@ fn a_resumed_run_decides_exactly_like_an_uninterrupted_one() {
     };
     let (mut full, key) = bus_with(make(), Split::Train, "loss");
     let full_cuts = feed(&mut full, key, &values, Some(1e-3));
-    for cut in [10, 91, 151, 200] {
+    // Cut while an early candidate waits (6), inside an episode (93), around the NaN (151).
+    for cut in [6, 10, 91, 93, 151, 200] {
         let (mut half, key) = bus_with(make(), Split::Train, "loss");
         let mut cuts = feed(&mut half, key, &values[..cut], Some(1e-3));
         let json = half.checkpoint().unwrap().to_json();
@@ -78,7 +91,11 @@ fn a_resumed_run_decides_exactly_like_an_uninterrupted_one() {
         );
     }
     let c = guard(&full).counts();
-    assert_eq!((c.spikes, c.non_finite, c.lr_cuts), (3, 1, 3));
+    assert_eq!(
+        (c.spikes, c.episodes, c.non_finite, c.lr_cuts),
+        (5, 4, 1, 4),
+        "steps 6, 91 + 95, 152 and 241: four episodes, one cut each"
+    );
 }
 
 #[test]
@@ -127,9 +144,10 @@ proptest! {
         prop_assert_eq!(c.non_finite as usize, values.iter().filter(|v| !v.is_finite()).count());
         prop_assert_eq!(bus.stop_reason().map(|s| s.step), first_bad.map(|i| i as u64 + 1));
         prop_assert!(c.spikes as usize + c.non_finite as usize <= values.len());
-        prop_assert!(c.lr_cuts <= c.spikes);
-        if lr.is_none() {
-            prop_assert_eq!(c.lr_cuts, 0);
-        }
+        prop_assert!(c.episodes <= c.spikes);
+        let spike_diagnoses = bus.diagnoses().iter().filter(|d| d.kind == guard(&bus).kind()).count();
+        prop_assert_eq!(spike_diagnoses as u64, c.episodes, "one diagnosis per episode");
+        // One cut per episode where the learning rate is known, none without it.
+        prop_assert_eq!(c.lr_cuts, if lr.is_some() { c.episodes } else { 0 });
     }
 }
