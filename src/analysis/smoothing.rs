@@ -95,7 +95,7 @@ pub fn debiased_ema(values: &[f64], weight: f64) -> Vec<f64> {
 pub fn spaced_ema(steps: &[f64], values: &[f64], weight: f64) -> Result<Vec<f64>, SmoothingError> {
     check_steps(steps, values)?;
     let mut gaps: Vec<f64> = steps.windows(2).map(|w| w[1] - w[0]).collect();
-    let unit = median(&mut gaps).unwrap_or(1.0);
+    let unit = super::trend::median_in_place(&mut gaps).unwrap_or(1.0);
     spaced_ema_with_unit(steps, values, weight, unit)
 }
 
@@ -153,17 +153,6 @@ fn check_steps(steps: &[f64], values: &[f64]) -> Result<(), SmoothingError> {
         previous = step;
     }
     Ok(())
-}
-
-/// The median of finite numbers (sorted in place); `None` when empty.
-fn median(xs: &mut [f64]) -> Option<f64> {
-    xs.sort_unstable_by(f64::total_cmp);
-    let n = xs.len();
-    match n {
-        0 => None,
-        _ if n % 2 == 1 => Some(xs[n / 2]),
-        _ => Some(0.5 * (xs[n / 2 - 1] + xs[n / 2])),
-    }
 }
 
 /// Centred Gaussian smoothing with width `sigma`, measured in points (indices).

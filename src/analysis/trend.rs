@@ -85,6 +85,17 @@ pub fn fit_line(xs: &[f64], ys: &[f64]) -> Option<LinearFit> {
     fit_pairs(xs.iter().copied().zip(ys.iter().copied()))
 }
 
+/// The median of finite numbers (sorted in place); `None` when empty.
+pub(crate) fn median_in_place(xs: &mut [f64]) -> Option<f64> {
+    xs.sort_unstable_by(f64::total_cmp);
+    let n = xs.len();
+    match n {
+        0 => None,
+        _ if n % 2 == 1 => Some(xs[n / 2]),
+        _ => Some(0.5 * (xs[n / 2 - 1] + xs[n / 2])),
+    }
+}
+
 /// Least-squares slope of `ys` against `xs`; `None` as for [`fit_line`].
 pub fn slope_xy(xs: &[f64], ys: &[f64]) -> Option<f64> {
     fit_line(xs, ys).map(|f| f.slope)

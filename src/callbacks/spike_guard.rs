@@ -344,21 +344,17 @@ impl SpikeGuard {
                     let new = lr * f.get();
                     ctx.set_lr(new);
                     self.state.counts.lr_cuts += 1;
-                    if rule == "non_finite" {
-                        d = d
-                            .with_evidence("lr_before", lr)
-                            .with_evidence("lr_after", new);
-                        d.message
-                            .push_str(&format!("; learning rate cut {lr:.3e} -> {new:.3e}"));
-                    } else if let Some(e) = self.state.episode.as_mut() {
-                        // Kept with the episode, so that its revisions still say so.
-                        e.lr_cut = Some((lr, new));
-                        d = d
-                            .with_evidence("lr_before", lr)
-                            .with_evidence("lr_after", new);
-                        d.message
-                            .push_str(&format!("; learning rate cut {lr:.3e} -> {new:.3e}"));
+                    if rule != "non_finite" {
+                        // Kept with the spike episode, so that its revisions still say so.
+                        if let Some(e) = self.state.episode.as_mut() {
+                            e.lr_cut = Some((lr, new));
+                        }
                     }
+                    d = d
+                        .with_evidence("lr_before", lr)
+                        .with_evidence("lr_after", new);
+                    d.message
+                        .push_str(&format!("; learning rate cut {lr:.3e} -> {new:.3e}"));
                 }
                 _ => d.message.push_str("; learning rate unknown, not cut"),
             },

@@ -163,33 +163,26 @@ impl OverfittingDetector {
             return;
         }
         let critical = s.above_best >= self.critical_after();
-        match s.verdict {
-            OverfittingVerdict::Overfitting => {
-                if critical && !s.critical_sent {
-                    self.state.critical_sent = true;
-                    let d = self.overfitting(val, train, Severity::Critical, false);
-                    ctx.revise(d);
-                } else {
-                    let severity = if s.critical_sent {
-                        Severity::Critical
-                    } else {
-                        Severity::Warning
-                    };
-                    let d = self.overfitting(val, train, severity, false);
-                    ctx.revise(d);
-                }
-            }
-            _ => {
-                self.start_episode(OverfittingVerdict::Overfitting, s.best_mark);
-                self.state.critical_sent = critical;
-                let severity = if critical {
-                    Severity::Critical
-                } else {
-                    Severity::Warning
-                };
-                let d = self.overfitting(val, train, severity, false);
-                ctx.emit(d);
-            }
+        let open = s.verdict == OverfittingVerdict::Overfitting;
+        if !open {
+            self.start_episode(OverfittingVerdict::Overfitting, s.best_mark);
+        }
+        // Critical once sustained; the same diagnosis is revised as the episode grows.
+        self.state.critical_sent |= critical;
+        let d = self.overfitting(val, train, self.episode_severity(), false);
+        if open {
+            ctx.revise(d);
+        } else {
+            ctx.emit(d);
+        }
+    }
+
+    /// The severity of the current overfitting episode: critical once it has been sustained.
+    fn episode_severity(&self) -> Severity {
+        if self.state.critical_sent {
+            Severity::Critical
+        } else {
+            Severity::Warning
         }
     }
 

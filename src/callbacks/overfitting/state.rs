@@ -4,6 +4,7 @@ use serde::{Deserialize, Serialize};
 
 use super::window::Window;
 use super::{OverfittingVerdict, Timing};
+use crate::analysis::trend::median_in_place;
 use crate::callbacks::Direction;
 
 /// Where an episode began or the best value was seen.
@@ -97,12 +98,7 @@ pub(super) fn push_capped(values: &mut Vec<f64>, v: f64, cap: usize) {
 pub(crate) fn median_with(values: &[f64], scratch: &mut Vec<f64>) -> f64 {
     scratch.clear();
     scratch.extend_from_slice(values);
-    scratch.sort_unstable_by(f64::total_cmp);
-    match scratch.len() {
-        0 => f64::NAN,
-        n if n % 2 == 1 => scratch[n / 2],
-        n => 0.5 * (scratch[n / 2 - 1] + scratch[n / 2]),
-    }
+    median_in_place(scratch).unwrap_or(f64::NAN)
 }
 
 /// The median of at most eight values, on the stack (NaN when empty; only the first eight count).
@@ -110,13 +106,7 @@ pub(crate) fn median(values: &[f64]) -> f64 {
     let mut buf = [0.0; 8];
     let n = values.len().min(8);
     buf[..n].copy_from_slice(&values[..n]);
-    let v = &mut buf[..n];
-    v.sort_unstable_by(f64::total_cmp);
-    match n {
-        0 => f64::NAN,
-        n if n % 2 == 1 => v[n / 2],
-        n => 0.5 * (v[n / 2 - 1] + v[n / 2]),
-    }
+    median_in_place(&mut buf[..n]).unwrap_or(f64::NAN)
 }
 
 /// The noise of a curve from its second differences, robustly: 1.4826 · median |Δ²y| / √6, the
@@ -129,13 +119,7 @@ pub(crate) fn curve_noise(values: &[f64], scratch: &mut Vec<f64>) -> f64 {
     }
     scratch.clear();
     scratch.extend(values.windows(3).map(|w| (w[2] - 2.0 * w[1] + w[0]).abs()));
-    scratch.sort_unstable_by(f64::total_cmp);
-    let n = scratch.len();
-    let med = if n % 2 == 1 {
-        scratch[n / 2]
-    } else {
-        0.5 * (scratch[n / 2 - 1] + scratch[n / 2])
-    };
+    let med = median_in_place(scratch).unwrap_or(0.0);
     1.4826 * med / 6f64.sqrt()
 }
 

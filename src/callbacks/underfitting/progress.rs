@@ -6,6 +6,7 @@
 
 use serde::{Deserialize, Serialize};
 
+use crate::analysis::trend::slope;
 use crate::callbacks::overfitting::state::{curve_noise, median, median_with};
 
 /// Buckets kept; two neighbours merge when there would be more.
@@ -32,23 +33,6 @@ pub(crate) const PLATEAU_SHARE: f64 = 0.02;
 /// A plateau ends when the level falls below it by this share of the improvement made before it
 /// (and by three noise units): a clear new descent, not the slow creep of a power law.
 pub(crate) const RESUME_SHARE: f64 = 0.1;
-
-/// Least-squares slope of `ys` against their positions.
-fn line_slope(ys: &[f64]) -> f64 {
-    let n = ys.len() as f64;
-    if ys.len() < 2 {
-        return 0.0;
-    }
-    let xbar = (n - 1.0) / 2.0;
-    let ybar = ys.iter().sum::<f64>() / n;
-    let (mut sxy, mut sxx) = (0.0, 0.0);
-    for (i, y) in ys.iter().enumerate() {
-        let dx = i as f64 - xbar;
-        sxy += dx * (y - ybar);
-        sxx += dx * dx;
-    }
-    sxy / sxx
-}
 
 /// One bucket: the mean of the values of `width` steps starting at `start`.
 #[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
@@ -292,7 +276,7 @@ impl ProgressCurve {
         }
         // The drop across the span from a least-squares line through its buckets (less noisy
         // than comparing two of them); a span that rose is not a plateau.
-        let brought = -line_slope(&means[k..]) * (n - k - 1) as f64;
+        let brought = -slope(&means[k..]).unwrap_or(0.0) * (n - k - 1) as f64;
         let total = initial - level;
         let flat =
             brought < PLATEAU_SHARE * total && brought > -PLATEAU_SHARE * total - 3.0 * noise;
