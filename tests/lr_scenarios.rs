@@ -133,7 +133,7 @@ const ARTICLE: [Scenario; 3] = [
         75,
         "fell, then rose: a rebound or divergence. Some seeds' rise stands under 3 noise units \
          above the minimum; the oscillation rule used to call those too high, but noise alone is \
-         no evidence about the learning rate (measured: 77 of 100)",
+         no evidence about the learning rate (measured: 88 of 100, judged at every value)",
     ),
     (
         "too low",
@@ -152,9 +152,16 @@ const ARTICLE: [Scenario; 3] = [
     ),
 ];
 
+/// The article's curves are 20 values long: judged at every value (as epoch-level losses are),
+/// since at the per-step default (a judgement every 10 values) their level would be two block
+/// means.
+fn article_config() -> LrDiagnosisConfig {
+    LrDiagnosisConfig::new().with_check_every(1).unwrap()
+}
+
 #[test]
 fn article_scenarios_get_the_right_reading_for_most_seeds() {
-    let cfg = LrDiagnosisConfig::new();
+    let cfg = article_config();
     for (name, curve, right, at_least, why) in ARTICLE {
         let mut hits = 0;
         let mut misses = Vec::new();
@@ -183,7 +190,7 @@ fn article_scenarios_get_the_right_reading_for_most_seeds() {
 fn the_article_rise_is_never_called_too_low_and_noise_is_all_it_is_otherwise() {
     // Where the rebound is too small to call, the curve reads as noise (finding `oscillation`,
     // verdict appropriate): never the opposite error, too low.
-    let cfg = LrDiagnosisConfig::new();
+    let cfg = article_config();
     for seed in 0..100 {
         let a = diagnose_lr(&too_high(seed), None, &cfg);
         let ok = matches!(
@@ -355,8 +362,10 @@ fn a_rise_after_an_lr_increase_names_the_lr_where_it_began() {
             .find(|d| d.kind == DiagnosisKind::LrTooHigh)
             .unwrap_or_else(|| panic!("seed {seed}: no lr_too_high diagnosis"));
         println!("seed {seed}: lr_too_high at step {}", d.step);
+        // The level is the median of three block means of 10 values: a rise shows in it about
+        // two blocks after it starts.
         assert!(
-            d.step > 300 && d.step <= 320,
+            d.step > 300 && d.step <= 330,
             "seed {seed}: caught at step {}",
             d.step
         );

@@ -5,13 +5,19 @@
 //! it fits a least-squares line and measures everything relative to the loss level or to its noise,
 //! so the same thresholds serve a classifier at 0.3 and a language model at 3 nats. "Across the
 //! window" below means the change the line predicts from the oldest to the newest value held. The
-//! level is the median of the last 5 values (robust to a single spike); its running minimum and its
+//! level is the median of the means of the last three blocks, a block being the values between two
+//! judgements (10 per-step values by default; one epoch-level value): robust to a spike in one
+//! block, and quiet enough that its running minimum is not a lucky low draw of per-batch noise.
+//! Its running minimum (with the noise at that minimum, the yardstick of any rise above it: a loss
+//! with multiplicative noise that climbs 1000-fold has 1000 times the noise at its top) and its
 //! first value are kept for the whole run. The rules, first match wins (defaults in
 //! [`LrThresholds`]):
 //!
 //! 1. **Rise** (verdict `too_high`, critical): a sustained rise (slope t-statistic ≥ 6 and ≥ 5% of
-//!    the level across the window, with the level ≥ 3 noise units and 10% above its minimum), or the level far above its running minimum (≥ 6 noise units,
-//!    noise from successive differences, and ≥ 10% of |minimum|). If the learning rate rose within
+//!    the level across the window, with the level ≥ 3 noise units and 10% above its minimum), or
+//!    the level far above its running minimum (≥ 6 of the level's own noise units beyond the
+//!    distance two extremes of a noisy level reach by chance, `2·√(2 ln m)` after `m` levels; and
+//!    ≥ 10% of |minimum|). If the learning rate rose within
 //!    one window before the minimum, or after it (warmup, a manual increase, a warm restart), the
 //!    finding is [`LrFinding::RiseAfterLrIncrease`] (kind `lr_too_high`): the evidence names the
 //!    learning rate at which the rise began (`lr_at_rise_start`: the rate in force when the level
@@ -46,7 +52,7 @@
 //! Non-finite losses are counted and skipped (the spike guard reports them). The loss is read per
 //! step, or per epoch when the loop reports only epoch-level losses ([`LossGranularity`]).
 //!
-//! Cost: each value is a ring write, a median of five and a few comparisons; every `check_every`
+//! Cost: each value is a ring write, a sum and a few comparisons; every `check_every`
 //! values (default 10) the live callback judges the window in O(window) and emits what it found.
 //! [`diagnose_lr`] runs the same state over a slice, and the callback's accessors judge the latest
 //! state on demand, so offline and live verdicts agree to the bit.
@@ -246,14 +252,15 @@ impl LrDiagnosis {
     /// `every_value` (epoch-level values come a few dozen per run: each one counts).
     #[inline]
     fn observe(&mut self, ctx: &mut Context<'_>, loss: f64, lr: Option<f64>, every_value: bool) {
-        let min_at = self.state.tracker.min_at();
         let due = self.state.tracker.note(loss, lr);
-        if self.state.tracker.min_at() != min_at {
-            // The level is a median of the last five values: its minimum sits about two back.
-            self.state.min_step = ctx.step();
-        }
         if due || (every_value && loss.is_finite()) {
+            let min_at = self.state.tracker.min_at();
             let a = self.state.tracker.check(&self.config);
+            if self.state.tracker.min_at() != min_at || self.state.tracker.near_min() {
+                // The level is judged at each check: a rise is dated from the last check that
+                // found it at (or within its noise of) its minimum.
+                self.state.min_step = ctx.step();
+            }
             self.report(ctx, a);
         }
     }

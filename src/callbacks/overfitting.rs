@@ -32,12 +32,18 @@
 //! - [`DiagnosisKind::Overfitting`] (warning; critical once `critical_after` evaluations stood
 //!   above the best): the *best* is the raw best validation value (the notion early stopping uses
 //!   with no `min_delta`, so both name the same step). Since the best, at least `patience`
-//!   evaluations, three quarters of them (and at least `patience`) worse than the best by more
-//!   than the *margin*, the median of the latest five worse too, while the median of the paired
-//!   training values is better than at the best. The margin is the validation monitor's own, or
-//!   three times the curve's noise if larger (1.4826 · median |second difference| / √6 over its
-//!   last 256 values): a noisy curve wandering around a converged level is not worse, one clearly
-//!   above its minimum for many evaluations is, swings and all. No trend test is needed, so a
+//!   evaluations; of the later half of them (at least `patience`: a slow, convex rise spends its
+//!   first evaluations near the best), three quarters (and at least `patience`) worse than the
+//!   best by more than the *margin*, or their mean above the level around the best (the median of
+//!   the best and two evaluations each side) by 4 standard errors (for noisy curves, where single
+//!   evaluations dip back); the median of the latest five worse too, while the median of the
+//!   paired training values is better than at the best. The margin is the validation monitor's
+//!   own, or 3.5 times the curve's noise if larger (1.4826 · median |second difference| / √6 over
+//!   the values from the best on, at least the last 24: the steep descent before the best would
+//!   read as noise). Evaluations are recounted at each one with the current margin. A noisy curve
+//!   wandering around a converged level is not worse, one clearly above its minimum for many
+//!   evaluations is, swings and all. An evaluation that comes before its epoch's training value
+//!   (validation before the epoch end, as Lightning runs it) waits for it. No trend test is needed, so a
 //!   fine-tune whose validation worsens at each of its 4 evaluations is called at the 4th. The
 //!   episode runs from the best evaluation (its onset) and is one diagnosis, revised as it grows
 //!   and escalates; a new best closes it. Overfitting supersedes a generalization-gap episode.
@@ -311,8 +317,18 @@ impl OverfittingDetector {
     }
 }
 
+impl OverfittingDetector {
+    /// Judges the evaluation waiting for its training value, with what has come since.
+    fn judge_pending(&mut self, ctx: &mut Context<'_>) {
+        if let Some((val, epoch, step)) = self.state.pending.take() {
+            self.judge(ctx, val, epoch, step);
+        }
+    }
+}
+
 impl Callback for OverfittingDetector {
     fn on_train_end(&mut self, ctx: &mut Context<'_>, _ev: &TrainEnd) -> CallbackResult {
+        self.judge_pending(ctx);
         if self.state.evals == 0 && self.state.train_seen {
             let d = Diagnosis::new(
                 DiagnosisKind::NotJudged,
@@ -350,6 +366,7 @@ impl Callback for OverfittingDetector {
             .value_in(ctx, ev.metrics)
             .filter(|v| v.is_finite())
         {
+            self.judge_pending(ctx);
             let s = &mut self.state;
             s.train_sum += v;
             s.train_count += 1;
@@ -360,8 +377,18 @@ impl Callback for OverfittingDetector {
     }
 
     fn on_eval_end(&mut self, ctx: &mut Context<'_>, ev: &EvalEnd<'_>) -> CallbackResult {
-        if let Some(val) = self.valid.value_in(ctx, ev.metrics) {
-            self.judge(ctx, val, ev.epoch, ev.step);
+        if let Some(val) = self
+            .valid
+            .value_in(ctx, ev.metrics)
+            .filter(|v| v.is_finite())
+        {
+            self.judge_pending(ctx);
+            if self.state.train_count > 0 {
+                // Training steps since the last evaluation: their mean is this one's pair.
+                self.judge(ctx, val, ev.epoch, ev.step);
+            } else {
+                self.state.pending = Some((val, ev.epoch, ev.step));
+            }
         }
         Ok(())
     }
@@ -375,6 +402,7 @@ impl Callback for OverfittingDetector {
             self.state.epoch_train = Some(t);
             self.state.train_seen = true;
         }
+        self.judge_pending(ctx);
         if let Some(val) = self.valid.value_in(ctx, ev.metrics) {
             self.judge(ctx, val, ev.epoch, ev.step);
         }

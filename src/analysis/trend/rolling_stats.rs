@@ -204,7 +204,7 @@ impl RollingStats {
     }
 
     /// The values in the window, oldest first.
-    pub fn values(&self) -> impl Iterator<Item = f64> + '_ {
+    pub fn values(&self) -> impl Iterator<Item = f64> + Clone + '_ {
         self.ring.iter()
     }
 

@@ -139,15 +139,21 @@ pub struct LrAssessment {
     /// Noise scale from successive differences, in loss units.
     #[serde(with = "crate::persist::float")]
     pub noise: f64,
-    /// Current level: median of the last 5 values.
+    /// Current level: the median of the means of the last 5 blocks of values between judgements
+    /// (of the last 5 values for epoch-level losses, judged at every value).
     #[serde(with = "crate::persist::float")]
     pub level: f64,
     /// Running minimum of that level over the whole run.
     #[serde(with = "crate::persist::float")]
     pub min_level: f64,
-    /// `(level - min_level) / noise`.
+    /// `(level - min_level)` in units of the noise at the minimum (the noise when the minimum was
+    /// set; the current noise before there is one).
     #[serde(with = "crate::persist::float")]
     pub excess_sigma: f64,
+    /// `(level - min_level)` in units of the level's own noise, less what noise alone gives the
+    /// difference of two extremes of that level (see [`LrThresholds::excess_sigma`]).
+    #[serde(default = "nan", with = "crate::persist::float")]
+    pub level_excess: f64,
     /// How far the level fell from its start, relative to |start|.
     #[serde(with = "crate::persist::float")]
     pub progress: f64,
@@ -184,6 +190,7 @@ impl LrAssessment {
             level: f64::NAN,
             min_level: f64::NAN,
             excess_sigma: f64::NAN,
+            level_excess: f64::NAN,
             progress: f64::NAN,
             lr: None,
             peak_lr: None,
@@ -207,6 +214,7 @@ impl LrAssessment {
             ("level", self.level),
             ("min_level", self.min_level),
             ("excess_sigma", self.excess_sigma),
+            ("level_excess", self.level_excess),
             ("progress", self.progress),
         ];
         for (name, v) in [
@@ -339,4 +347,8 @@ impl LrAssessment {
             -t.slow_drop,
         )
     }
+}
+
+fn nan() -> f64 {
+    f64::NAN
 }

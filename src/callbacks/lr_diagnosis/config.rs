@@ -52,9 +52,14 @@ pub struct LrThresholds {
     pub rise_t: f64,
     /// ...and the relative rise across the window this (default 0.05, i.e. 5% of the level).
     pub rise_change: f64,
-    /// Far above the minimum: the current level (median of the last 5 values) must exceed the
-    /// running minimum of that level by this many noise units (default 6; noise from successive
-    /// differences)...
+    /// Far above the minimum: the current level must exceed the running minimum of that level by
+    /// this many of the level's own noise units (default 6) beyond what noise alone explains. The
+    /// level is the median of three block means (a block: the values between two judgements), so
+    /// its noise is `0.67·σ/√block` (σ the noise of one value at the minimum, from second
+    /// differences); and the running minimum and the current level are both extremes of a noisy
+    /// level, which after `m` levels stand up to about `2·√(2 ln m)` of its noise units apart by
+    /// chance alone: that much is allowed first. For 2,000 judgements of 10 values that is
+    /// 14 level units, 2.9σ; for 40 epoch-level values, 11 level units, 7.6σ...
     pub excess_sigma: f64,
     /// ...and by this fraction of |minimum| (default 0.10).
     pub excess_relative: f64,

@@ -15,8 +15,12 @@ fn zig(i: usize, amp: f64) -> f64 {
     }
 }
 
+/// Judges `losses` offline, at every value (as epoch-level losses are): with the per-step default
+/// of a judgement every 10 values, a 40-value curve is four blocks, and its level (the median of
+/// three block means) could not follow a rise over its last ten values.
 fn run(losses: &[f64], lrs: Option<&[f64]>) -> LrAssessment {
-    diagnose_lr(losses, lrs, &LrDiagnosisConfig::new())
+    let cfg = LrDiagnosisConfig::new().with_check_every(1).unwrap();
+    diagnose_lr(losses, lrs, &cfg)
 }
 
 /// What a finding is reported as, if at all.

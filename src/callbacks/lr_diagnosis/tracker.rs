@@ -3,9 +3,11 @@
 
 use serde::{Deserialize, Serialize};
 
+use crate::analysis::trend::median_in_place;
+
 use super::assessment::{LrAssessment, LrFinding};
 use super::config::{LrDiagnosisConfig, LrThresholds};
-use super::window::{Window, WindowStats, LEVEL_SPAN};
+use super::window::{Window, WindowStats, CLAMP, LEVEL_SPAN};
 
 /// A learning rate counts as changed when it moves by more than this fraction (float jitter of a
 /// schedule is not a change).
@@ -32,6 +34,83 @@ struct LrHistory {
     rise_pending: bool,
 }
 
+/// How many block means the level is the median of.
+const BLOCKS: usize = 3;
+/// A level within this many of its noise units of the running minimum is still at the bottom.
+const NEAR_MIN: f64 = 2.0;
+/// The standard deviation of the median of three standard normal values.
+const LEVEL_MEDIAN_SD: f64 = 0.67;
+
+/// The level's running blocks: the mean of the values between two judgements (a block), and the
+/// means of the last [`BLOCKS`] blocks. The level is the median of those means.
+///
+/// Why blocks: the rise rules compare the level with its running minimum. A level that is itself
+/// noisy (it was the median of the newest five values: about half the noise of one) drifts, over
+/// thousands of values, to a minimum several of its own noise units below the truth, and a later
+/// level as far above it: on a per-batch loss with 20% noise that made a healthy run "rise 3.2
+/// noise units above its minimum". The mean of a block of 10 values has a third of the noise, the
+/// median of three such means is still robust to a spike in one of them, and the rules allow for
+/// the extremes ([`Blocks::extremes_allowance`]). Epoch-level losses are judged at every value: a
+/// block is one value, and the level is the median of the newest three.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Serialize, Deserialize)]
+struct Blocks {
+    #[serde(with = "crate::persist::float")]
+    sum: f64,
+    n: u32,
+    /// Finite: means of clamped finite values.
+    means: [f64; BLOCKS],
+    len: u8,
+    /// The level at the last judgement (NaN before).
+    #[serde(with = "crate::persist::float")]
+    level: f64,
+    /// Values in the last block closed, and blocks closed so far.
+    #[serde(default)]
+    last_len: u32,
+    #[serde(default)]
+    closed: u64,
+}
+
+impl Blocks {
+    #[inline(always)]
+    fn add(&mut self, y: f64) {
+        self.sum += y;
+        self.n += 1;
+    }
+
+    /// Closes the current block (if it holds values) and returns the level: the median of the
+    /// last block means.
+    fn close(&mut self) -> f64 {
+        if self.n > 0 {
+            let mean = self.sum / f64::from(self.n);
+            self.means.rotate_left(1);
+            self.means[BLOCKS - 1] = mean;
+            self.len = (self.len + 1).min(BLOCKS as u8);
+            self.last_len = self.n;
+            self.closed += 1;
+            self.sum = 0.0;
+            self.n = 0;
+        }
+        let mut v = [0.0; BLOCKS];
+        let held = &self.means[BLOCKS - usize::from(self.len)..];
+        v[..held.len()].copy_from_slice(held);
+        self.level = median_in_place(&mut v[..held.len()]).unwrap_or(f64::NAN);
+        self.level
+    }
+
+    /// The level's noise for a value noise `sigma`: the median of three means of `last_len`
+    /// values has a standard deviation of about `0.67·σ/√last_len`.
+    fn level_noise(&self, sigma: f64) -> f64 {
+        LEVEL_MEDIAN_SD * sigma / f64::from(self.last_len.max(1)).sqrt()
+    }
+
+    /// How far apart two extremes of the level stand by chance after the levels so far: the
+    /// running minimum and the latest level each sit up to `√(2 ln m)` level noise units from the
+    /// truth, after `m` levels.
+    fn extremes_allowance(&self) -> f64 {
+        2.0 * (2.0 * (self.closed.max(1) as f64).ln()).sqrt()
+    }
+}
+
 /// Everything the diagnosis remembers; serialisable so that a resumed run judges identically.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub(super) struct Tracker {
@@ -50,6 +129,17 @@ pub(super) struct Tracker {
     /// Admitted values until the next judgement.
     until_check: usize,
     lr: LrHistory,
+    #[serde(default)]
+    blocks: Blocks,
+    /// The noise when the running minimum was last set: the yardstick of a rise above it. A loss
+    /// with multiplicative noise that climbs 1000-fold has 1000 times the noise at its top; in
+    /// that noise it never stands "far" above where it was. NaN before the first minimum.
+    #[serde(default = "nan", with = "crate::persist::float")]
+    min_noise: f64,
+}
+
+fn nan() -> f64 {
+    f64::NAN
 }
 
 /// Learning-rate facts the rules use.
@@ -77,6 +167,11 @@ impl Tracker {
             noise: f64::NAN,
             until_check: cfg.check_every(),
             lr: LrHistory::default(),
+            blocks: Blocks {
+                level: f64::NAN,
+                ..Blocks::default()
+            },
+            min_noise: f64::NAN,
         }
     }
 
@@ -124,12 +219,8 @@ impl Tracker {
             return false;
         }
         self.window.push(loss);
+        self.blocks.add(loss.clamp(-CLAMP, CLAMP));
         self.seen += 1;
-        if self.window.len() >= LEVEL_SPAN {
-            if let Some(level) = self.window.recent_median() {
-                self.note_level(level);
-            }
-        }
         self.until_check = self.until_check.saturating_sub(1);
         self.until_check == 0
     }
@@ -141,6 +232,10 @@ impl Tracker {
         let stats = self.window.stats();
         if let Some(s) = &stats {
             self.noise = s.diff_noise;
+        }
+        let level = self.blocks.close();
+        if self.window.len() >= LEVEL_SPAN && level.is_finite() {
+            self.note_level(level);
         }
         self.judge(stats, cfg)
     }
@@ -167,13 +262,35 @@ impl Tracker {
         if self.min_level.is_none_or(|m| level < m) {
             self.min_level = Some(level);
             self.min_at = self.seen;
+            self.min_noise = self.noise;
             self.lr.rise_pending = true;
             self.lr.rise_lr = None;
         } else if self.lr.rise_pending
-            && level - self.min_level.unwrap_or(level) >= RISE_START_SIGMA * self.noise
+            && level - self.min_level.unwrap_or(level) >= RISE_START_SIGMA * self.rise_noise()
         {
             self.lr.rise_pending = false;
             self.lr.rise_lr = self.lr.last;
+        }
+    }
+
+    /// Whether the level at the last judgement stood within [`NEAR_MIN`] of its own noise units of
+    /// the running minimum: a rise above the minimum begins after the last such judgement (the
+    /// bottom of a smooth turn is flat, and its lowest noisy level can come well before the climb).
+    pub(super) fn near_min(&self) -> bool {
+        match self.min_level {
+            Some(min) if self.blocks.level.is_finite() => {
+                self.blocks.level - min <= NEAR_MIN * self.blocks.level_noise(self.rise_noise())
+            }
+            _ => false,
+        }
+    }
+
+    /// The yardstick of a rise: the noise at the minimum, or the current noise before one.
+    fn rise_noise(&self) -> f64 {
+        if self.min_noise.is_finite() && self.min_noise > 0.0 {
+            self.min_noise
+        } else {
+            self.noise
         }
     }
 
@@ -203,7 +320,7 @@ impl Tracker {
         a.peak_lr = self.lr.peak;
         let (Some(s), Some(level), Some(min), Some(start)) = (
             stats,
-            self.window.recent_median(),
+            Some(self.blocks.level).filter(|l| l.is_finite()),
             self.min_level,
             self.start_level,
         ) else {
@@ -213,6 +330,9 @@ impl Tracker {
             return a;
         }
         fill_measures(&mut a, &s, level, min, start);
+        a.excess_sigma = (level - min) / self.rise_noise();
+        a.level_excess = (level - min) / self.blocks.level_noise(self.rise_noise())
+            - self.blocks.extremes_allowance();
         let usable = a.rel_noise.is_finite() && a.rel_change.is_finite() && a.noise.is_finite();
         if !usable {
             return a;
@@ -286,7 +406,7 @@ fn judge(a: &LrAssessment, t: &LrThresholds, lr: &LrFlags) -> LrFinding {
 fn rise(a: &LrAssessment, t: &LrThresholds, lr: &LrFlags) -> Option<LrFinding> {
     let excess = a.level - a.min_level;
     let above = |sigma: f64, relative: f64| {
-        excess > 0.0 && excess >= sigma * a.noise && excess >= relative * a.min_level.abs()
+        excess > 0.0 && a.excess_sigma >= sigma && excess >= relative * a.min_level.abs()
     };
     // A sustained climb counts only once it has also taken the level clearly above its minimum: a
     // window of a few dozen logged values can climb 5% in a healthy run (data order, a harder
@@ -294,7 +414,9 @@ fn rise(a: &LrAssessment, t: &LrThresholds, lr: &LrFlags) -> Option<LrFinding> {
     let sustained = a.t_stat >= t.rise_t
         && a.rel_change >= t.rise_change
         && above(t.rebound_sigma, t.excess_relative);
-    let finding = if sustained || above(t.excess_sigma, t.excess_relative) {
+    let far_above =
+        a.level_excess >= t.excess_sigma && excess >= t.excess_relative * a.min_level.abs();
+    let finding = if sustained || far_above {
         LrFinding::Divergence
     } else if lr.min_in_window && above(t.rebound_sigma, t.rebound_relative) {
         LrFinding::Rebound

@@ -1,6 +1,6 @@
 //! The trailing window of the learning-rate diagnosis: a ring of the last `cap` finite values, with
 //! the line fit, residual spread, successive differences and their sign changes computed exactly
-//! (two passes) when asked, and a cheap median of the newest values for every step.
+//! (two passes) when asked.
 
 use serde::{Deserialize, Serialize};
 
@@ -8,7 +8,7 @@ use serde::{Deserialize, Serialize};
 /// of up to 2^20 values stay finite (1e150² = 1e300).
 pub(super) const CLAMP: f64 = 1e150;
 
-/// How many of the newest values make up the robust "current level" (their median).
+/// How many values the window must hold before the level's minimum is tracked.
 pub(super) const LEVEL_SPAN: usize = 5;
 
 /// The last `cap` finite values, oldest first from `head` once full.
@@ -87,43 +87,6 @@ impl Window {
             if self.head == self.cap {
                 self.head = 0;
             }
-        }
-    }
-
-    /// The value at position `j` (0 = oldest); `j < len`. (`head` is 0 until the window is full.)
-    fn at(&self, j: usize) -> f64 {
-        let i = self.head + j;
-        self.buf[if i >= self.cap { i - self.cap } else { i }]
-    }
-
-    /// Median of the newest `min(LEVEL_SPAN, len)` values; `None` when empty. O(1).
-    #[inline(always)]
-    pub(super) fn recent_median(&self) -> Option<f64> {
-        let n = self.len();
-        if n >= LEVEL_SPAN {
-            // The newest five, in any order (the median does not care): the ring's last written
-            // slots, just before `head` (wrapping).
-            let mut v = [0.0; LEVEL_SPAN];
-            let end = if self.head == 0 { n } else { self.head };
-            if end >= LEVEL_SPAN {
-                v.copy_from_slice(&self.buf[end - LEVEL_SPAN..end]);
-            } else {
-                let wrap = LEVEL_SPAN - end;
-                v[..wrap].copy_from_slice(&self.buf[n - wrap..n]);
-                v[wrap..].copy_from_slice(&self.buf[..end]);
-            }
-            return Some(median5(v));
-        }
-        let mut v = [0.0; LEVEL_SPAN];
-        for (k, slot) in v.iter_mut().take(n).enumerate() {
-            *slot = self.at(k);
-        }
-        let v = &mut v[..n];
-        v.sort_unstable_by(f64::total_cmp);
-        match n {
-            0 => None,
-            _ if n % 2 == 1 => Some(v[n / 2]),
-            _ => Some(0.5 * (v[n / 2 - 1] + v[n / 2])),
         }
     }
 
@@ -255,28 +218,6 @@ impl Sums {
     }
 }
 
-/// The median of five values with a 9-comparator sorting network (branch-free min/max).
-fn median5(mut v: [f64; 5]) -> f64 {
-    const PAIRS: [(usize, usize); 9] = [
-        (0, 1),
-        (3, 4),
-        (2, 4),
-        (2, 3),
-        (0, 3),
-        (0, 2),
-        (1, 4),
-        (1, 3),
-        (1, 2),
-    ];
-    for (a, b) in PAIRS {
-        // Finite values only: a plain comparison is a single minsd/maxsd.
-        let (x, y) = (v[a], v[b]);
-        v[a] = if x < y { x } else { y };
-        v[b] = if x < y { y } else { x };
-    }
-    v[2]
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -354,70 +295,6 @@ mod tests {
             s.diff_noise < 1e-12,
             "a line has no second-difference noise"
         );
-    }
-
-    #[test]
-    fn the_median_network_agrees_with_sorting_on_every_order() {
-        // All 120 orders of five distinct values, and some with ties.
-        let sets = [
-            [1.0, 2.0, 3.0, 4.0, 5.0],
-            [1.0, 1.0, 2.0, 2.0, 3.0],
-            [-1.0, 7.0, 7.0, 7.0, 0.0],
-        ];
-        for set in sets {
-            let mut sorted = set;
-            sorted.sort_by(f64::total_cmp);
-            for p in 0..120usize {
-                // Decode p as a permutation (factorial number system).
-                let (mut pool, mut v, mut code) = (set.to_vec(), [0.0; 5], p);
-                for (k, slot) in v.iter_mut().enumerate() {
-                    let radix = 5 - k;
-                    *slot = pool.remove(code % radix);
-                    code /= radix;
-                }
-                assert_eq!(median5(v), sorted[2], "{v:?}");
-            }
-        }
-    }
-
-    #[test]
-    fn recent_median_reads_the_newest_five_across_the_wrap() {
-        for cap in [5, 6, 7, 9] {
-            let mut w = Window::new(cap);
-            let mut all: Vec<f64> = Vec::new();
-            for i in 0..25u32 {
-                let y = f64::from((i * 37) % 11);
-                w.push(y);
-                all.push(y);
-                let mut last: Vec<f64> = all[all.len().saturating_sub(5)..].to_vec();
-                last.sort_by(f64::total_cmp);
-                let k = last.len();
-                let expected = if k % 2 == 1 {
-                    last[k / 2]
-                } else {
-                    0.5 * (last[k / 2 - 1] + last[k / 2])
-                };
-                assert_eq!(w.recent_median(), Some(expected), "cap {cap}, value {i}");
-            }
-        }
-    }
-
-    #[test]
-    fn recent_median_ignores_a_single_outlier() {
-        let mut w = Window::new(10);
-        for y in [9.0, 1.0, 2.0, 3.0, 100.0, 4.0] {
-            w.push(y);
-        }
-        assert_eq!(w.recent_median(), Some(3.0), "median of 1, 2, 3, 100, 4");
-        let mut short = Window::new(10);
-        short.push(2.0);
-        short.push(4.0);
-        assert_eq!(
-            short.recent_median(),
-            Some(3.0),
-            "even count: mean of the middle two"
-        );
-        assert_eq!(Window::new(10).recent_median(), None);
     }
 
     #[test]

@@ -27,6 +27,12 @@ pub(crate) struct State {
     pub train_count: u64,
     /// An epoch-level training value not yet superseded by later steps.
     pub epoch_train: Option<f64>,
+    /// An evaluation (value, epoch, step) waiting for the training value of its epoch: a loop
+    /// evaluates before it ends the epoch (Lightning runs validation before `on_train_epoch_end`),
+    /// so the epoch's training loss comes just after. Judged at the epoch end, the next step, the
+    /// next evaluation or the end of training, whichever comes first.
+    #[serde(default)]
+    pub pending: Option<(f64, u32, u64)>,
     pub last_train: Option<f64>,
     pub last_judged: Option<(u64, u32)>,
     pub evals: u64,
@@ -55,6 +61,15 @@ pub(crate) struct State {
     pub since_best: u32,
     #[serde(default)]
     pub above_best: u32,
+    /// Of the evaluations since the best, the later half (at least `patience`, at most the last
+    /// [`NOISE_SPAN`]) that the rule reads, and how many of those stand above the best.
+    #[serde(default)]
+    pub counted_since_best: u32,
+    #[serde(default)]
+    pub above_later: u32,
+    /// Whether the later evaluations are worse on average ([`OverfittingDetector::worse_on_average`]).
+    #[serde(default)]
+    pub worse_on_average: bool,
     /// The last (up to [`RECENT`]) validation and training values, oldest first.
     #[serde(default)]
     pub recent_vals: Vec<f64>,
@@ -132,6 +147,7 @@ impl State {
             train_sum: 0.0,
             train_count: 0,
             epoch_train: None,
+            pending: None,
             last_train: None,
             last_judged: None,
             evals: 0,
@@ -155,6 +171,9 @@ impl State {
             last_relative_gap: None,
             since_best: 0,
             above_best: 0,
+            counted_since_best: 0,
+            above_later: 0,
+            worse_on_average: false,
             recent_vals: Vec::with_capacity(RECENT),
             recent_trains: Vec::with_capacity(RECENT),
             noise_vals: Vec::with_capacity(NOISE_SPAN),

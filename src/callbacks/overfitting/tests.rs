@@ -210,11 +210,12 @@ fn overfitting_table() {
             default as Make,
             &falling(30),
             &u_curve(30),
-            &[(16, OVER, WARN, 16, false), (19, OVER, CRIT, 16, false)],
+            &[(16, OVER, WARN, 16, false), (20, OVER, CRIT, 16, false)],
             Some(12),
-            "best 0.4 at 12; 13 (0.403) is within the margin 0.0109, 14 (0.412) on are above: at \
-             16, 3 of the 4 evaluations since the best stand above it and so does their median \
-             (0.4195) -> warning; the 6th above (19) turns the same diagnosis critical",
+            "best 0.4 at 12; 13 (0.403) and 14 (0.412) are within the margin 0.0127 (3.5 noise \
+             units), 15 on are above: at 16, the later half of the evaluations since the best \
+             (at least 3: 14..16) are 3/4 above it in count, and so is their median -> warning; \
+             the 6th above (20) turns the same diagnosis critical",
         ),
         (
             default as Make,
@@ -228,27 +229,27 @@ fn overfitting_table() {
             delta as Make,
             &falling(30),
             &u_curve(30),
-            &[(28, OVER, CRIT, 28, false)],
+            &[(19, OVER, WARN, 19, false), (22, OVER, CRIT, 19, false)],
             Some(12),
             "min_delta 0.05 widens the margin, not the best (still the raw 0.4 at 12): worse \
-             means above 0.45, from 17 (0.475); three quarters of the evaluations since the best \
-             stand above it only at 28 (12 of 16), and 12 >= 6 makes the first report critical",
+             means above 0.45, from 17 (0.475); at 19, three of the later four evaluations since \
+             the best (16..19) stand above it -> warning; the 6th above (22) -> critical",
         ),
         (
             critical_4 as Make,
             &falling(30),
             &u_curve(30),
-            &[(16, OVER, WARN, 16, false), (17, OVER, CRIT, 16, false)],
+            &[(16, OVER, WARN, 16, false), (18, OVER, CRIT, 16, false)],
             Some(12),
-            "critical after 4: warning at 16 (3 above), critical at 17 (4 above)",
+            "critical after 4: warning at 16 (15 and 16 above), critical at 18 (4 above)",
         ),
         (
             critical_3 as Make,
             &falling(30),
             &u_curve(30),
-            &[(16, OVER, CRIT, 16, false)],
+            &[(16, OVER, WARN, 16, false), (17, OVER, CRIT, 16, false)],
             Some(12),
-            "critical after 3: already 3 above at 16, so the first report is critical",
+            "critical after 3: 2 above at 16 (a warning), the 3rd at 17 -> critical",
         ),
         (
             default as Make,
@@ -348,7 +349,7 @@ fn an_episode_is_one_diagnosis_revised_at_each_evaluation() {
             Some(val[e as usize]),
             "epoch {e}: the latest value"
         );
-        let above = if e >= 19 { CRIT } else { WARN };
+        let above = if e >= 20 { CRIT } else { WARN };
         assert_eq!(
             d.severity, above,
             "epoch {e}: critical from the 6th evaluation above"
@@ -381,10 +382,10 @@ fn a_new_best_closes_the_episode_and_a_later_one_is_a_new_diagnosis() {
         when,
         vec![
             (16, 16, false),
-            (19, 16, false),
+            (20, 16, false),
             (25, 16, true),
             (34, 34, false),
-            (37, 34, false)
+            (38, 34, false)
         ],
         "first episode: warning at 16, critical at 19, closed at 25 (0.375 < 0.4); second: the \
          best 0.3 at 30, 32..34 above it -> a new diagnosis at 34, critical at 37"
@@ -555,8 +556,14 @@ fn training_value_comes_from_the_epoch_metric_else_the_step_mean() {
     bus.eval_end(&EvalEnd::new(5, 1, &[(v, 3.5)])).unwrap();
     assert_eq!(
         det(&bus).gap(),
+        Some(0.5),
+        "no training steps since the last evaluation: it waits for its epoch's training value"
+    );
+    bus.epoch_end(&EpochEnd::new(1, 5, &[])).unwrap();
+    assert_eq!(
+        det(&bus).gap(),
         Some(1.0),
-        "no new training data: the last value, 2.5, is reused"
+        "the epoch ended with no training value: the last one, 2.5, is reused"
     );
     assert_eq!(det(&bus).relative_gap(), Some(1.0 / 3.5));
     bus.step_end(&StepEnd::new(6, &[(t, f64::NAN)])).unwrap();
@@ -573,6 +580,14 @@ fn training_value_comes_from_the_epoch_metric_else_the_step_mean() {
         det(&bus).gap(),
         Some(0.5),
         "NaN steps are left out of the mean: 2 - 1.5"
+    );
+    bus.eval_end(&EvalEnd::new(9, 2, &[(v, 3.2)])).unwrap();
+    bus.epoch_end(&EpochEnd::new(2, 9, &[(t, 3.0)])).unwrap();
+    assert_eq!(
+        det(&bus).gap(),
+        Some(3.2 - 3.0),
+        "evaluated before its epoch ended (as Lightning does): paired with that epoch's 3.0, \
+         not the last step's 1.5"
     );
 }
 

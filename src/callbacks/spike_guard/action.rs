@@ -11,7 +11,7 @@ pub const DEFAULT_WINDOW: usize = 128;
 /// Values the window must hold before the z-score alone can flag a candidate (before that, a
 /// candidate is judged against its neighbours, one value late: see the module docs).
 pub const DEFAULT_MIN_FILL: usize = 16;
-/// A loss spike must be at least this multiple of the typical level (the window mean): 25% above
+/// A loss spike must be at least this multiple of the typical level (the current level): 25% above
 /// it. Minibatch noise of a large-batch run moves the loss by a few percent (the llm.c GPT-2 log's
 /// largest 6-sigma excursions are 8% above the mean); a bad batch or an instability doubles it.
 pub const DEFAULT_LOSS_MIN_RATIO: f64 = 1.25;
@@ -21,6 +21,9 @@ pub const DEFAULT_LOSS_MIN_RATIO: f64 = 1.25;
 /// three times the level is beyond that jitter and is where clipping at the usual 1.0 (for norms
 /// near 0.3) starts to act.
 pub const DEFAULT_GRAD_MIN_RATIO: f64 = 3.0;
+/// A spike must also stand this many standard deviations above the window on the log scale (see
+/// the module docs).
+pub const LOG_K: f64 = 4.0;
 /// A new spike episode is a warning again only when its magnitude (ratio to the level) exceeds
 /// this multiple of every earlier episode's; otherwise it is info (the user was already warned
 /// that this metric spikes; telling them again at the same size teaches them to ignore it).

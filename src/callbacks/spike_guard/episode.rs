@@ -3,7 +3,9 @@
 
 use serde::{Deserialize, Serialize};
 
-use super::{SpikeGuard, EPISODE_GAP, ESCALATION};
+use super::measure::{small_sample_bar, Scaled};
+use super::{SpikeGuard, EPISODE_GAP, ESCALATION, LOG_K};
+use crate::analysis::trend::RollingStats;
 use crate::context::Context;
 use crate::diagnosis::{Diagnosis, Episode, Severity};
 
@@ -69,7 +71,7 @@ pub(super) struct SpikeEpisode {
 pub(super) struct Measure {
     step: u64,
     value: f64,
-    /// The typical level: the window mean, or early on the largest neighbour.
+    /// The typical level: the line through the latest values, or early on the largest neighbour.
     level: f64,
     /// `(value − mean) / std` where a window was there to give one.
     z: Option<f64>,
@@ -88,30 +90,41 @@ impl Measure {
 }
 
 impl SpikeGuard {
-    /// A value above the z-score bar: a spike if it also clears the magnitude floor (then handled
-    /// and `true`); otherwise `false` and the caller admits it as ordinary.
+    /// A value past the cheap filter of the hot path: a spike if it stands far above the current
+    /// level on both scales and clears the magnitude floor (then handled and `true`); otherwise
+    /// `false` and the caller admits it as ordinary. See [`measure`](super::measure).
     #[cold]
     #[inline(never)]
-    pub(super) fn candidate(
-        &mut self,
-        ctx: &mut Context<'_>,
-        value: f64,
-        mean: f64,
-        std: f64,
-    ) -> bool {
-        if value - mean < (self.min_ratio - 1.0) * mean.abs() {
+    pub(super) fn candidate(&mut self, ctx: &mut Context<'_>, value: f64) -> bool {
+        let Some((level, z)) = self.standing_filled(value) else {
             return false;
-        }
-        let z = (value - mean) / std.max(f64::MIN_POSITIVE);
+        };
         let m = Measure {
             step: ctx.step(),
             value,
-            level: mean,
+            level,
             z: Some(z),
             early: false,
         };
         self.spike(ctx, m);
         true
+    }
+
+    /// The level and z-score of a spike `value` against the filled window; `None` if not a spike.
+    fn standing_filled(&mut self, value: f64) -> Option<(f64, f64)> {
+        let w = &self.state.window;
+        let n = w.len();
+        let linear = Scaled::new(w.values(), n, false)?;
+        // Cheapest first: the level (a pass over 16 values), the floor, then the noise (a pass
+        // over the window), then the log scale (logs of the window) for what is left.
+        let level = linear.level();
+        if value - level < (self.min_ratio - 1.0) * level.abs() {
+            return None;
+        }
+        let z = linear.standing_at(value, level, &mut self.scratch).z;
+        let beyond_noise =
+            z > small_sample_bar(self.k, n) && extreme_on_log_scale(w, value, &mut self.scratch);
+        beyond_noise.then_some((level, z))
     }
 
     /// Early in the run (the window below `min_fill`): judges the waiting candidate now that the
@@ -138,17 +151,21 @@ impl SpikeGuard {
     }
 
     /// Whether the early candidate `p` is a spike, given the value after it.
-    fn early_measure(&self, p: Pending, next: f64) -> Option<Measure> {
+    fn early_measure(&mut self, p: Pending, next: f64) -> Option<Measure> {
         let neighbour = self.state.recent.max().max(next);
         if neighbour.is_nan() || neighbour <= 0.0 || p.value < self.min_ratio * neighbour {
             return None;
         }
+        // With under four values in the window there is no noise to measure: twice the floor
+        // against every neighbour is a spike on magnitude alone. From four values on, the noise
+        // must say so, with a bar for how little a few values say about it.
         let w = &self.state.window;
-        let z = match w.mean_std().filter(|_| w.len() >= 4) {
-            Some((mean, std)) => {
-                let spread = std.max(1e-12 * mean.abs()).max(f64::MIN_POSITIVE);
-                let z = (p.value - mean) / spread;
-                if z <= self.k {
+        let z = match Scaled::new(w.values(), w.len(), false) {
+            Some(linear) => {
+                let z = linear.standing(p.value, &mut self.scratch).z;
+                if z <= small_sample_bar(self.k, w.len())
+                    || !extreme_on_log_scale(w, p.value, &mut self.scratch)
+                {
                     return None;
                 }
                 Some(z)
@@ -227,7 +244,7 @@ impl SpikeGuard {
         let against = if m.early {
             "the largest of its neighbours"
         } else {
-            "the mean of the trailing window"
+            "the level of the latest values"
         };
         let mut message = format!(
             "{} spiked to {:.4} at step {}, {:.1}x its typical level {:.4} ({against})",
@@ -265,5 +282,15 @@ impl SpikeGuard {
                 .push_str(&format!("; learning rate cut {before:.3e} -> {after:.3e}"));
         }
         d
+    }
+}
+
+/// Whether `value` also stands [`LOG_K`] (raised for a short window) noise deviations above the
+/// level of `window` on the log scale; a window with a value ≤ 0 has no log scale and passes.
+fn extreme_on_log_scale(window: &RollingStats, value: f64, scratch: &mut Vec<f64>) -> bool {
+    match Scaled::new(window.values(), window.len(), true) {
+        Some(_) if value <= 0.0 => false,
+        Some(log) => log.standing(value, scratch).z > small_sample_bar(LOG_K, window.len()),
+        None => true,
     }
 }

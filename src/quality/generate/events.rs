@@ -54,8 +54,9 @@ pub(crate) fn loss_spike(rng: &mut Rng) -> Drawn {
 
 /// [`Family::GradSpikeEarly`](super::Family::GradSpikeEarly) and
 /// [`Family::GradSpikeLate`](super::Family::GradSpikeLate): a healthy language-model run, one
-/// gradient norm replaced by `m` times the run's median (and at least 3 times its trend there, since
-/// early in the run the trend is still several times the median). Onset: that step; tolerance one
+/// gradient norm replaced by `m` times the run's median (and at least 4 times its trend there, since
+/// early in the run the trend is still several times the median: the guard's floor is 3 times the
+/// level, and 4 leaves room for the ±15% jitter of the values around the spike). Onset: that step; tolerance one
 /// logging interval after.
 pub(crate) fn grad_spike(rng: &mut Rng, when: When) -> Drawn {
     let llm = Llm::random(rng, 1.0);
@@ -71,7 +72,7 @@ pub(crate) fn grad_spike(rng: &mut Rng, when: When) -> Drawn {
     let i = index_between(rng, grad, lo, hi);
     let step = grad.steps[i];
     let median = median(&grad.values);
-    let value = (m * median).max(3.0 * g.base(step as f64));
+    let value = (m * median).max(4.0 * g.base(step as f64));
     grad.values[i] = value;
     let onset = Onset {
         step,

@@ -44,7 +44,7 @@ fn configuration_is_checked() {
 #[test]
 fn a_resumed_run_decides_exactly_like_an_uninterrupted_one() {
     let mut values = noisy(7, 300, 2.0, 0.02);
-    values[5] = 8.0; // early: judged when step 7 arrives
+    values[5] = 200.0; // early: judged when step 7 arrives
     values[90] = 5.0;
     values[94] = 5.5; // joins the episode of step 91
     values[150] = f64::NAN;
