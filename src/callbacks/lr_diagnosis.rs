@@ -164,7 +164,7 @@ struct State {
 /// let mut bus = Bus::new();
 /// bus.add(LrDiagnosis::new());
 /// let loss = bus.metric(Split::Train, "loss");
-/// for step in 1..=40u64 {
+/// for step in 1..=60u64 {
 ///     // The loss falls under lr 1e-3; at step 21 the learning rate is raised to 1e-2 and it climbs.
 ///     let (lr, l) = if step <= 20 { (1e-3, 3.0 - 0.02 * step as f64) } else { (1e-2, 2.6 + 0.05 * (step - 20) as f64) };
 ///     bus.step_end(&StepEnd::new(step, &[(loss, l)]).with_lr(lr)).unwrap();

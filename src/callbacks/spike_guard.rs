@@ -29,7 +29,8 @@
 //! is caught this way.
 //!
 //! Should values stay above the bar for `min_fill` values in a row, the metric has moved to a new
-//! level: the window is emptied and learns the new level. A NaN or ±inf value is a non-finite
+//! level: the window is emptied and learns the new level. So it is when the steps go back (a
+//! restarted run, several runs in one log): a new curve is not a spike against the old one. A NaN or ±inf value is a non-finite
 //! event; it never enters the window either.
 //!
 //! **Episodes.** A spike closer than [`EPISODE_GAP`] of the steps so far to the previous one joins
@@ -96,6 +97,9 @@ struct State {
     /// A moving average of `|value − last|` over admitted values: the hot path's cheap noise scale.
     #[serde(default, with = "crate::persist::float")]
     abs_diff: f64,
+    /// The step of the last value judged: a value at an earlier step starts a new curve.
+    #[serde(default)]
+    last_step: u64,
 }
 
 /// Watches one metric for spikes and non-finite values; see the [module docs](self).
@@ -183,6 +187,7 @@ impl SpikeGuard {
                 warned_ratio: 0.0,
                 last: 0.0,
                 abs_diff: 0.0,
+                last_step: 0,
             },
             scratch: Vec::with_capacity(DEFAULT_WINDOW),
         }
@@ -271,11 +276,30 @@ impl SpikeGuard {
             return;
         }
         self.state.in_non_finite = false;
+        let step = ctx.step();
+        if step < self.state.last_step {
+            self.restart();
+        }
+        self.state.last_step = step;
         if self.state.window.len() < self.min_fill {
             self.observe_early(ctx, value);
             return;
         }
         self.observe_filled(ctx, value);
+    }
+
+    /// The steps went back (a run restarted from an earlier step, or several runs logged into one
+    /// file): its values are a new curve, not spikes against the old one. The window learns again.
+    #[cold]
+    #[inline(never)]
+    fn restart(&mut self) {
+        let s = &mut self.state;
+        s.window.clear();
+        s.recent.clear();
+        s.pending = None;
+        s.run = 0;
+        s.last = 0.0;
+        s.abs_diff = 0.0;
     }
 
     /// Judges a finite value against a window of at least `min_fill` values.

@@ -62,7 +62,8 @@ impl<I: Iterator<Item = f64> + Clone> Scaled<I> {
     }
 
     /// The current level: a line through the last [`LEVEL_SPAN`] values, read one position past
-    /// them (on this scale: an exponential climb is a line on the log scale). On the value's scale.
+    /// them (on this scale: an exponential climb is a line on the log scale), never below the
+    /// lowest of them. On the value's scale.
     pub(super) fn level(&self) -> f64 {
         let k = LEVEL_SPAN.min(self.len);
         let tail = || self.values.clone().skip(self.len - k).map(|x| self.map(x));
@@ -76,7 +77,11 @@ impl<I: Iterator<Item = f64> + Clone> Scaled<I> {
             sxx += dx * dx;
         }
         let slope = if sxx > 0.0 { sxy / sxx } else { 0.0 };
-        let level = y_mean + slope * (kf - x_mean);
+        // Never below the lowest of those values: a steep descent extrapolated past its last
+        // value would make an ordinary value look far above the level. (Above them is allowed:
+        // an exponential climb is a line on the log scale.)
+        let lowest = tail().fold(f64::INFINITY, f64::min);
+        let level = (y_mean + slope * (kf - x_mean)).max(lowest);
         if self.log {
             level.exp()
         } else {

@@ -30,6 +30,11 @@ pub(crate) const PLATEAU_SPAN: f64 = 0.25;
 /// keeps above it for a long time.
 pub(crate) const PLATEAU_SHARE: f64 = 0.02;
 
+/// Buckets the last quarter must hold for a plateau to be judged: three points give a slope. An
+/// epoch-level run of 25 epochs has 3 epochs in the last quarter of its first 12; with four, a
+/// plateau shorter than a third of such a run was never judged before it ended.
+pub(crate) const MIN_SPAN_BUCKETS: usize = 3;
+
 /// A plateau ends when the level falls below it by this share of the improvement made before it
 /// (and by three noise units): a clear new descent, not the slow creep of a power law.
 pub(crate) const RESUME_SHARE: f64 = 0.1;
@@ -271,7 +276,7 @@ impl ProgressCurve {
             .iter()
             .position(|b| b.start >= from)
             .unwrap_or(n);
-        if n - k < 4 {
+        if n - k < MIN_SPAN_BUCKETS {
             return None;
         }
         // The drop across the span from a least-squares line through its buckets (less noisy
