@@ -19,12 +19,16 @@ mod canvas;
 mod columns;
 mod grid;
 mod layers;
+mod legend;
 mod log_axis;
 mod options;
 mod panel;
+mod place;
 mod png;
+mod quantity;
 mod ranges;
 mod single;
+mod smooth;
 
 use crate::analysis::multi_run::{Curve, MultiRun};
 use crate::control::StopReason;
@@ -32,7 +36,7 @@ use crate::diagnosis::Diagnosis;
 use crate::history::History;
 use crate::render::font::FontError;
 
-pub use options::{ChartOptions, ImageFormat, XAxis, MAX_SIDE, MIN_HEIGHT, MIN_WIDTH};
+pub use options::{ChartOptions, ImageFormat, Smoothing, XAxis, MAX_SIDE, MIN_HEIGHT, MIN_WIDTH};
 pub use single::PredictionSlices;
 
 /// Colours the charts use, as `(red, green, blue)`; public so pixel tests and legends elsewhere agree.
@@ -51,6 +55,8 @@ pub mod palette {
     pub const BEST: (u8, u8, u8) = (148, 103, 189);
     /// Overfitting and generalisation-gap marks.
     pub const OVERFIT: (u8, u8, u8) = (140, 86, 75);
+    /// Other episodes (a plateau, underfitting, a learning-rate problem).
+    pub const EPISODE: (u8, u8, u8) = (110, 110, 110);
     /// Loss and gradient-norm spikes.
     pub const SPIKE: (u8, u8, u8) = (227, 119, 194);
     /// NaN and infinite values.
@@ -76,6 +82,8 @@ pub mod palette {
 
     /// Amount of colour in raw curves drawn under a smoothed one.
     pub const RAW_AMOUNT: f64 = 0.35;
+    /// Amount of colour in the shaded span of an episode.
+    pub const SPAN_AMOUNT: f64 = 0.14;
     /// Amount of colour in confidence and uncertainty bands.
     pub const BAND_AMOUNT: f64 = 0.25;
 }
