@@ -88,6 +88,31 @@ pub mod palette {
     pub const BAND_AMOUNT: f64 = 0.25;
 }
 
+/// The quantity a metric measures, which names the panel it is drawn on: `loss` for `loss`,
+/// `epoch_loss`, `g0/loss` and `eval_g0_loss`; `grad_norm` for `grad_norm`. Qualifying prefixes
+/// (`eval_`, `epoch_`, `val_`, ...) and evaluation-set names (`g0_`, `g0/`) are dropped.
+///
+/// ```
+/// use curvewatch::render::charts::quantity_of;
+/// assert_eq!(quantity_of("eval_g5_loss"), "loss");
+/// assert_eq!(quantity_of("eval"), "eval");
+/// ```
+pub fn quantity_of(metric: &str) -> &str {
+    quantity::quantity(metric)
+}
+
+/// The EMA weight the learning-curve grid smooths `values` with by default ([`Smoothing::Auto`]):
+/// `None` for a series that is smooth or too short to need a second, smoothed line.
+///
+/// ```
+/// use curvewatch::render::charts::auto_smoothing;
+/// let clean: Vec<f64> = (0..500).map(|i| 1.0 / (1.0 + i as f64)).collect();
+/// assert_eq!(auto_smoothing(&clean), None);
+/// ```
+pub fn auto_smoothing(values: &[f64]) -> Option<f64> {
+    smooth::auto_weight(values)
+}
+
 /// Why a chart could not be drawn.
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
 #[non_exhaustive]

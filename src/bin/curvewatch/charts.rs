@@ -93,7 +93,7 @@ pub fn analyze_charts(
 
 /// A chart's title: the run's name, i.e. the log's file stem (a `trainer_state.json` or `metrics.csv`
 /// says nothing, so its folder's name comes first: `checkpoint-1000/trainer_state`), never a path.
-fn run_name(imported: &Imported, stem: &str) -> String {
+pub fn run_name(imported: &Imported, stem: &str) -> String {
     let source = imported.source_name();
     let path = Path::new(&source);
     let file_stem = path
