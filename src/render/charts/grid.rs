@@ -2,8 +2,6 @@
 //! together, at most [`MAX_PANELS`]), noisy series smoothed, loss panels zoomed on where the run lives,
 //! the learning rate as a strip under the loss panel (or a note when it is constant).
 
-use std::borrow::Cow;
-
 use super::annotate::Annotator;
 use super::canvas::Layout;
 use super::options::{ChartOptions, Smoothing, XAxis};
@@ -86,8 +84,7 @@ fn add_series<'a>(
         Some(w) => {
             let raw = Line::new(xs, series.values(), faint(colour, palette::RAW_AMOUNT));
             panel.lines.push(raw);
-            let smooth: Cow<'a, [f64]> = Cow::Owned(smooth::spaced(&xs, series.values(), w));
-            let line = Line::new(xs, smooth, colour).width(2);
+            let line = Line::new(xs, series.values(), colour).width(2).smoothed(w);
             panel.lines.push(line.label(format!("{name} (EMA {w})")));
         }
     }

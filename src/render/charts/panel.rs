@@ -59,6 +59,8 @@ pub(crate) struct Line<'a> {
     pub dashed: bool,
     /// Draw a dot at every point when the line has few points (sparse validation curves).
     pub dots: bool,
+    /// Draw the spaced EMA of `ys` with this weight instead of `ys` (computed while decimating).
+    pub smooth: Option<f64>,
 }
 
 impl<'a> Line<'a> {
@@ -71,7 +73,14 @@ impl<'a> Line<'a> {
             label: None,
             dashed: false,
             dots: false,
+            smooth: None,
         }
+    }
+
+    /// Draws the EMA of the values with `weight` rather than the values.
+    pub(crate) fn smoothed(mut self, weight: f64) -> Self {
+        self.smooth = Some(weight);
+        self
     }
 
     pub(crate) fn width(mut self, width: u32) -> Self {

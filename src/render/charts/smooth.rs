@@ -19,8 +19,8 @@ const MIN_WEIGHT: f64 = 0.3;
 /// Noise is the median absolute second difference (robust to trend and to spikes) scaled to a
 /// standard deviation; spread is the 5–95% range of the values. The weight is the one whose EMA
 /// brings white noise of that size down to [`TARGET_RATIO`] of the spread (an EMA of weight `w`
-/// divides a variance by `(1+w)/(1-w)`), at most the one whose time constant is a tenth of the series,
-/// rounded down to two significant digits of `1 - w`.
+/// divides a variance by `(1+w)/(1-w)`), at most the one whose time constant is a thirtieth of the
+/// series (so the curve does not lag far behind), rounded down to two significant digits of `1 - w`.
 pub(crate) fn auto_weight(ys: &[f64]) -> Option<f64> {
     let n = ys.len();
     if n < MIN_POINTS {
@@ -46,7 +46,7 @@ pub(crate) fn auto_weight(ys: &[f64]) -> Option<f64> {
     if t >= 1.0 {
         return None;
     }
-    let w = ((1.0 - t) / (1.0 + t)).min(1.0 - 10.0 / n as f64);
+    let w = ((1.0 - t) / (1.0 + t)).min(1.0 - 30.0 / n as f64);
     (w >= MIN_WEIGHT).then(|| round_weight(w))
 }
 
@@ -72,43 +72,68 @@ pub(crate) fn quantile(values: &mut [f64], q: f64) -> Option<f64> {
 /// as long decays it twice as much); non-finite values pass through uncounted. x values that do not
 /// increase (a restarted run) count as one gap.
 pub(crate) fn spaced(xs: &Xs<'_>, ys: &[f64], weight: f64) -> Vec<f64> {
-    match xs {
-        Xs::U64(v) => run(ys, weight, |i| v[i] as f64),
-        Xs::F32(v) => run(ys, weight, |i| f64::from(v[i])),
-        Xs::F64(v) => run(ys, weight, |i| v[i]),
-    }
-}
-
-/// The loop of [`spaced`]: the arithmetic of [`Ema::update_with_gap`] (same numbers, bit for bit),
-/// kept in local variables so that 10 million points take tens of milliseconds, not hundreds.
-fn run(ys: &[f64], weight: f64, x: impl Fn(usize) -> f64) -> Vec<f64> {
-    let n = ys.len();
-    let w = weight.clamp(0.0, 1.0);
-    if w >= 1.0 || w.is_nan() {
+    if !(0.0..1.0).contains(&weight) {
         // Outside what the charts accept; the streaming EMA defines these limits.
         let mut ema = Ema::new(weight);
         return ys.iter().map(|&y| ema.update(y).unwrap_or(y)).collect();
     }
-    let stride = (n / SAMPLES).max(1);
-    let mut gaps: Vec<f64> = (1..n)
-        .step_by(stride)
-        .map(|i| x(i) - x(i - 1))
-        .filter(|g| *g > 0.0 && g.is_finite())
-        .collect();
-    let unit = median_in_place(&mut gaps).unwrap_or(1.0);
-    let (mut acc, mut bias, mut previous) = (0.0f64, 1.0f64, None::<f64>);
-    let mut out = Vec::with_capacity(n);
-    for (i, &y) in ys.iter().enumerate() {
-        if !y.is_finite() {
-            out.push(y);
-            continue;
+    let mut stream = Stream::new(xs, ys.len(), weight);
+    match xs {
+        Xs::U64(v) => collect(ys, &mut stream, |i| v[i] as f64),
+        Xs::F32(v) => collect(ys, &mut stream, |i| f64::from(v[i])),
+        Xs::F64(v) => collect(ys, &mut stream, |i| v[i]),
+    }
+}
+
+fn collect(ys: &[f64], stream: &mut Stream, x: impl Fn(usize) -> f64) -> Vec<f64> {
+    let mut out = Vec::with_capacity(ys.len());
+    out.extend(ys.iter().enumerate().map(|(i, &y)| stream.push(x(i), y)));
+    out
+}
+
+/// The spaced EMA one point at a time, in input order: the arithmetic of [`Ema::update_with_gap`]
+/// (same numbers, bit for bit) in plain fields, so that 10 million points take tens of
+/// milliseconds. Lets a chart smooth and decimate in one pass without holding the smoothed series.
+pub(crate) struct Stream {
+    weight: f64,
+    unit: f64,
+    acc: f64,
+    bias: f64,
+    previous: Option<f64>,
+}
+
+impl Stream {
+    /// A stream for `n` points at `xs` with `weight` in `[0, 1)`; the unit gap is the median gap of
+    /// (at most ~20k samples of) `xs`.
+    pub(crate) fn new(xs: &Xs<'_>, n: usize, weight: f64) -> Self {
+        let n = n.min(xs.len());
+        let stride = (n / SAMPLES).max(1);
+        let mut gaps: Vec<f64> = (1..n)
+            .step_by(stride)
+            .map(|i| xs.at(i) - xs.at(i - 1))
+            .filter(|g| *g > 0.0 && g.is_finite())
+            .collect();
+        Stream {
+            weight,
+            unit: median_in_place(&mut gaps).unwrap_or(1.0),
+            acc: 0.0,
+            bias: 1.0,
+            previous: None,
         }
-        let xi = x(i);
-        let decay = match previous {
+    }
+
+    /// The smoothed value at the next point `(x, y)`; a non-finite `y` is returned as is.
+    #[inline]
+    pub(crate) fn push(&mut self, x: f64, y: f64) -> f64 {
+        if !y.is_finite() {
+            return y;
+        }
+        let w = self.weight;
+        let decay = match self.previous {
             // Evenly logged points (the common case) skip the division.
-            Some(p) if xi - p == unit => w,
+            Some(p) if x - p == self.unit => w,
             Some(p) => {
-                let gap = (xi - p) / unit;
+                let gap = (x - p) / self.unit;
                 if gap == 1.0 || !(gap > 0.0 && gap.is_finite()) {
                     w
                 } else {
@@ -117,15 +142,18 @@ fn run(ys: &[f64], weight: f64, x: impl Fn(usize) -> f64) -> Vec<f64> {
             }
             None => w,
         };
-        previous = Some(xi);
-        acc = acc * decay + (1.0 - decay) * y;
-        bias *= decay;
-        if bias < NEGLIGIBLE_BIAS {
-            bias = 0.0;
+        self.previous = Some(x);
+        self.acc = self.acc * decay + (1.0 - decay) * y;
+        self.bias *= decay;
+        if self.bias < NEGLIGIBLE_BIAS {
+            self.bias = 0.0;
         }
-        out.push(if bias == 0.0 { acc } else { acc / (1.0 - bias) });
+        if self.bias == 0.0 {
+            self.acc
+        } else {
+            self.acc / (1.0 - self.bias)
+        }
     }
-    out
 }
 
 /// Below this the debiasing divides by exactly 1 (as in [`Ema`]), and the product is flushed to 0.
@@ -165,7 +193,7 @@ mod tests {
             light < heavy,
             "noisier series smooth harder: {light} {heavy}"
         );
-        assert!(heavy <= 0.995, "capped by a tenth of the run: {heavy}");
+        assert!(heavy <= 0.995, "capped by a thirtieth of the run: {heavy}");
         assert_eq!(auto_weight(&curve(0.2)[..20]), None, "too short to judge");
         assert_eq!(auto_weight(&[f64::NAN; 100]), None, "nothing finite");
     }
