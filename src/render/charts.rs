@@ -1,7 +1,9 @@
 //! Learning-curve charts: pure functions from data to a PNG or SVG image, drawn with plotters.
 //!
-//! - [`learning_curves`]: one panel per metric (train and valid together), the learning rate in a small
-//!   panel of its own, annotations from the run's diagnoses and stop reason;
+//! - [`learning_curves`]: one panel per quantity (train, epoch mean, valid and every evaluation set of a
+//!   metric together, at most six), noisy series smoothed over their faint raw values, the learning rate
+//!   as a strip under the loss panel (a caption note when constant), the run's diagnoses as shaded
+//!   episodes and point markers with labels that never overlap;
 //! - [`smoothed_curve`]: one curve raw (faint) and smoothed with the debiased EMA (bold);
 //! - [`multi_run_chart`]: the mean of several runs with its confidence band, and the runs faint;
 //! - [`prediction_chart`]: an observed curve, its extrapolation dashed, and the uncertainty band.
@@ -222,14 +224,20 @@ impl RgbImage {
 
 /// The learning-curve grid of `history` as PNG or SVG bytes.
 ///
-/// One panel per metric name (registration order; `train/x` and `valid/x` share the panel of `x`, in
-/// the colours [`palette::TRAIN`] and [`palette::VALID`], with a legend), and `train/lr` in a small
-/// panel at the bottom (see [`ChartOptions::with_lr_panel`]). Empty series are skipped; an empty
-/// history gives a chart that says so. Annotations: where training stopped (`stop`, or an
-/// `EarlyStop` diagnosis) as a dashed line labelled `stopped: <rule>`; the best point (evidence
-/// `best_step`, else the minimum of `valid/loss`) on the loss panel; overfitting and generalisation-gap
-/// diagnoses as a triangle at their step and a dashed line at evidence `onset_step` ("overfitting
-/// began"); loss and gradient-norm spikes and non-finite values as markers at their steps.
+/// One panel per quantity ([`quantity_of`]: `loss`, `epoch_loss`, `valid/g0/loss` and
+/// `eval_g5_loss` share the `loss` panel; loss first, then registration order; at most six panels, the
+/// rest named above the grid), each series under its own name in the legend (`train loss`,
+/// `valid g0/loss`): training in [`palette::TRAIN`], the first validation series in
+/// [`palette::VALID`]. Noisy series are drawn faint under their spacing-aware debiased EMA (see
+/// [`Smoothing`]); loss panels may be zoomed on where the run spends its time (see
+/// [`ChartOptions::with_auto_axes`]); a varying `train/lr` is a strip under the loss panel, a constant
+/// one a note in its caption. Empty series are skipped; an empty history gives a chart that says so.
+///
+/// Annotations: where training stopped (`stop`, or an `EarlyStop` diagnosis) as a dashed line
+/// labelled `stopped: <rule>`; the best point (evidence `best_step`, else the minimum of `valid/loss`);
+/// every diagnosis with an extent (its [`Episode`](crate::Episode), or evidence `onset_step`) as a
+/// shaded span with one label; isolated spikes and non-finite values as markers. Labels are placed
+/// without overlapping each other or the legend; those with no room are counted in a `+N more` note.
 ///
 /// Errors for an invalid size or smoothing weight, and when plotters fails.
 ///
