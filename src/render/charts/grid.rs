@@ -6,7 +6,7 @@ use super::annotate::Annotator;
 use super::canvas::Layout;
 use super::options::{ChartOptions, Smoothing, XAxis};
 use super::palette::{self, faint};
-use super::panel::{tick, tick_at, Line, Panel, Xs};
+use super::panel::{tick, Line, Panel, Xs};
 use super::quantity::{groups, label};
 use super::{smooth, RenderError};
 use crate::control::StopReason;
@@ -203,7 +203,9 @@ fn zoom(p: &mut Panel<'_>) {
     };
     if hi > lo && 3.0 * (hi - lo) < all.1 - all.0 {
         p.y_zoom = Some((lo, hi));
-        let top = tick_at(all.1, all.1.abs() / 100.0);
+        // Three significant digits: `11`, `15.2`.
+        let scale = 10f64.powf(all.1.abs().log10().floor() - 2.0);
+        let top = tick(&((all.1 / scale).round() * scale));
         p.caption = format!("{} (zoomed; first 5% reaches {top})", p.caption);
     }
 }
