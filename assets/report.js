@@ -7,13 +7,8 @@
 (function () {
   'use strict';
 
-  var errors = [];
-  window.addEventListener('error', function (e) { errors.push(String(e.message)); });
-  var consoleError = console.error;
-  console.error = function () {
-    errors.push(Array.prototype.join.call(arguments, ' '));
-    consoleError.apply(console, arguments);
-  };
+  // Filled from the page's first script (assets/report-errors.js); a bare list when it is missing.
+  var errors = window.curvewatchErrors || [];
 
   var CSS = '.cw-chart{margin:1em 0;border:1px solid #ddd;padding:.5em;font:13px sans-serif}' +
     '.cw-bar{display:flex;flex-wrap:wrap;gap:.4em 1em;align-items:center;margin-bottom:.4em}' +

@@ -245,7 +245,7 @@ fn the_interactive_chart_of_a_million_points_zooms_hovers_and_smooths_in_chromiu
     println!("{result:#}");
     let console: Vec<&str> = log
         .lines()
-        .filter(|l| l.contains("Uncaught") || l.contains(":ERROR:CONSOLE"))
+        .filter(|l| l.contains("CONSOLE") && l.contains("Uncaught"))
         .collect();
     assert!(console.is_empty(), "console errors: {console:?}");
     assert_eq!(
@@ -286,5 +286,40 @@ fn the_interactive_chart_of_a_million_points_zooms_hovers_and_smooths_in_chromiu
     println!("1M-point report interactive after {ms:.0} ms");
     assert!(ms < 2000.0, "interactive within 2 s: {ms} ms");
     assert_eq!(result["ok"], true);
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn the_self_test_fails_on_a_page_error() {
+    if chromium_missing() {
+        return;
+    }
+    let dir = temp_dir("selftest-control");
+    let log_path = dir.join("run.csv");
+    std::fs::write(&log_path, log()).unwrap();
+    let out = dir.join("out");
+    analyze(&log_path, &out);
+    let html = std::fs::read_to_string(out.join("report.html")).unwrap();
+    // The control: a page that logs an error after the error collector and before the charts.
+    let broken = html.replacen(
+        "</head>",
+        "<script>console.error('injected failure');</script></head>",
+        1,
+    );
+    let page = dir.join("broken.html");
+    std::fs::write(&page, broken).unwrap();
+    let (dom, _) = dump_dom(&dir, &format!("file://{}?selftest", page.display()));
+    let result = selftest_result(&dom);
+    assert_eq!(result["ok"], false, "{result}");
+    assert_eq!(result["errors"], serde_json::json!(["injected failure"]));
+    let (clean, _) = dump_dom(
+        &dir,
+        &format!("file://{}?selftest", out.join("report.html").display()),
+    );
+    assert_eq!(
+        selftest_result(&clean)["ok"],
+        true,
+        "the same page without the error passes"
+    );
     let _ = std::fs::remove_dir_all(&dir);
 }

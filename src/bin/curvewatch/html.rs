@@ -51,6 +51,11 @@ pub fn document(sections: &[String], failures: &[String]) -> String {
     let mut out = String::new();
     out.push_str("<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n");
     out.push_str("<title>curvewatch report</title>\n");
+    let _ = writeln!(
+        out,
+        "<script>{}</script>",
+        crate::interactive::ERRORS_SCRIPT
+    );
     let _ = writeln!(out, "<style>{STYLE}</style>\n</head>\n<body>");
     let _ = writeln!(
         out,

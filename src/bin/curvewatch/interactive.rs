@@ -9,6 +9,8 @@ use serde::Serialize;
 
 /// The page script, run once after every chart's data is in the page.
 pub const SCRIPT: &str = include_str!("../../../assets/report.js");
+/// The first script of the page: collects page and console errors for the self-test.
+pub const ERRORS_SCRIPT: &str = include_str!("../../../assets/report-errors.js");
 
 #[derive(Serialize)]
 struct Chart<'a> {
