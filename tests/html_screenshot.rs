@@ -124,11 +124,7 @@ fn the_report_opens_in_chromium_and_shows_the_charts() {
     if chromium_missing() {
         return;
     }
-    let dir = temp_dir("screenshot");
-    let log_path = dir.join("run.csv");
-    std::fs::write(&log_path, log()).unwrap();
-    let out = dir.join("out");
-    analyze(&log_path, &out);
+    let (dir, out) = overfitting_report("screenshot");
     let report = out.join("report.html");
     let html = std::fs::read_to_string(&report).unwrap();
     // The control: the same page with every image turned into an empty element.
@@ -163,6 +159,17 @@ fn the_report_opens_in_chromium_and_shows_the_charts() {
         "the colours come from the charts"
     );
     let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// A fresh folder `name` holding the overfitting run's log and, in `out/`, its analysis with
+/// `report.html`: `(folder, out)`.
+fn overfitting_report(name: &str) -> (PathBuf, PathBuf) {
+    let dir = temp_dir(name);
+    let log_path = dir.join("run.csv");
+    std::fs::write(&log_path, log()).unwrap();
+    let out = dir.join("out");
+    analyze(&log_path, &out);
+    (dir, out)
 }
 
 /// Runs `curvewatch analyze LOG --out OUT`; panics if it fails.
@@ -294,11 +301,7 @@ fn the_self_test_fails_on_a_page_error() {
     if chromium_missing() {
         return;
     }
-    let dir = temp_dir("selftest-control");
-    let log_path = dir.join("run.csv");
-    std::fs::write(&log_path, log()).unwrap();
-    let out = dir.join("out");
-    analyze(&log_path, &out);
+    let (dir, out) = overfitting_report("selftest-control");
     let html = std::fs::read_to_string(out.join("report.html")).unwrap();
     // The control: a page that logs an error after the error collector and before the charts.
     let broken = html.replacen(
