@@ -159,9 +159,11 @@
     this.panels.forEach(function (p) {
       p.series.forEach(function (s) {
         if (!s.xs.length) return;
-        var a = s.sorted ? s.xs[0] : Math.min.apply(null, Array.from(s.xs));
-        var b = s.sorted ? s.xs[s.xs.length - 1] : Math.max.apply(null, Array.from(s.xs));
-        x0 = Math.min(x0, a); x1 = Math.max(x1, b);
+        if (s.sorted) {
+          x0 = Math.min(x0, s.xs[0]); x1 = Math.max(x1, s.xs[s.xs.length - 1]);
+          return;
+        }
+        for (var i = 0; i < s.xs.length; i++) { x0 = Math.min(x0, s.xs[i]); x1 = Math.max(x1, s.xs[i]); }
       });
     });
     if (!(x1 > x0)) { x0 = (isFinite(x0) ? x0 : 0) - 1; x1 = x0 + 2; }
@@ -387,14 +389,27 @@
     var self = this, parts = [], step = null;
     p.series.forEach(function (s) {
       if (!s.on || !s.xs.length) return;
-      var i = s.sorted ? lowerBound(s.xs, x) : 0;
-      if (i >= s.xs.length || (i > 0 && x - s.xs[i - 1] < s.xs[i] - x)) i = Math.max(0, i - 1);
+      var i = nearest(s, x);
       var sm = self.smoothed(s);
       if (step === null) step = s.xs[i];
       parts.push(s.label + ' @' + s.xs[i] + ': raw ' + fmt(s.ys[i]) + (sm ? ', smoothed ' + fmt(sm[i]) : ''));
     });
     return 'step ' + (step === null ? '–' : step) + '  ' + parts.join(' | ');
   };
+
+  /** Index of the point of s nearest to x (the later one of equals, e.g. after a restart). */
+  function nearest(s, x) {
+    if (s.sorted) {
+      var i = lowerBound(s.xs, x);
+      if (i >= s.xs.length || (i > 0 && x - s.xs[i - 1] < s.xs[i] - x)) i = Math.max(0, i - 1);
+      return i;
+    }
+    var best = 0;
+    for (var k = 1; k < s.xs.length; k++) {
+      if (Math.abs(s.xs[k] - x) <= Math.abs(s.xs[best] - x)) best = k;
+    }
+    return best;
+  }
 
   Chart.prototype.bind = function (p) {
     var self = this, drag = null;
@@ -518,7 +533,7 @@
     c.setView(step - 50, step + 50);
     var fx = (step - c.view.x0) / (c.view.x1 - c.view.x0), pos = at(p, fx, 0.5);
     mouse(p.canvas, 'mousemove', pos[0], pos[1]);
-    var i = lowerBound(s.xs, step);
+    var i = nearest(s, step);
     check('hover reads the point', c.readout.textContent.indexOf('@' + step + ': raw ' + fmt(s.ys[i])) >= 0,
       { readout: c.readout.textContent });
     c.reset();

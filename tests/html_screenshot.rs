@@ -172,10 +172,26 @@ fn overfitting_report(name: &str) -> (PathBuf, PathBuf) {
     (dir, out)
 }
 
+/// Writes a `step,loss` CSV of `rows` at `path` and returns the path.
+fn write_log(path: &Path, rows: impl Iterator<Item = (u64, f64)>) -> PathBuf {
+    let mut text = String::from("step,loss\n");
+    for (step, loss) in rows {
+        text.push_str(&format!("{step},{loss}\n"));
+    }
+    std::fs::write(path, text).unwrap();
+    path.to_owned()
+}
+
 /// Runs `curvewatch analyze LOG --out OUT`; panics if it fails.
 fn analyze(log: &Path, out: &Path) {
+    analyze_with(log, out, &[]);
+}
+
+/// [`analyze`] with more arguments.
+fn analyze_with(log: &Path, out: &Path, extra: &[&str]) {
     let status = Command::new(env!("CARGO_BIN_EXE_curvewatch"))
         .arg("analyze")
+        .args(extra)
         .arg(log)
         .arg("--out")
         .arg(out)
@@ -237,12 +253,8 @@ fn the_interactive_chart_of_a_million_points_zooms_hovers_and_smooths_in_chromiu
     }
     let dir = temp_dir("interactive");
     // A sawtooth with known values: at step s the loss is 1 + (s mod 1000) / 1000.
-    let mut log = String::from("step,loss\n");
-    for s in 1..=1_000_000u64 {
-        log.push_str(&format!("{s},{}\n", 1.0 + (s % 1000) as f64 / 1000.0));
-    }
-    let log_path = dir.join("million.csv");
-    std::fs::write(&log_path, log).unwrap();
+    let rows = (1..=1_000_000u64).map(|s| (s, 1.0 + (s % 1000) as f64 / 1000.0));
+    let log_path = write_log(&dir.join("million.csv"), rows);
     let out = dir.join("out");
     analyze(&log_path, &out);
     let page = out.join("report.html");
@@ -324,5 +336,32 @@ fn the_self_test_fails_on_a_page_error() {
         true,
         "the same page without the error passes"
     );
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn a_restarted_run_is_interactive_too() {
+    if chromium_missing() {
+        return;
+    }
+    let dir = temp_dir("restarted");
+    // Steps 1..=20000, then the run restarts at 10000 with other values (x no longer sorted).
+    let first = (1..=20_000u64).map(|s| (s, 2.0 + (s % 97) as f64 / 100.0));
+    let second = (10_000..=30_000u64).map(|s| (s, 1.0 + (s % 89) as f64 / 100.0));
+    let log_path = write_log(&dir.join("restarted.csv"), first.chain(second));
+    let out = dir.join("out");
+    analyze_with(&log_path, &out, &["--restarts", "keep-all"]);
+    let url = format!(
+        "file://{}?selftest=15000",
+        out.join("report.html").display()
+    );
+    let (dom, _) = dump_dom(&dir, &url);
+    let result = selftest_result(&dom);
+    assert_eq!(result["ok"], true, "{result}");
+    let readout = result["checks"]["hover reads the point"]["detail"]["readout"]
+        .as_str()
+        .unwrap();
+    // 15000 was logged twice; the later value (after the restart) is 1 + (15000 mod 89) / 100.
+    assert!(readout.contains("@15000: raw 1.48"), "{readout}");
     let _ = std::fs::remove_dir_all(&dir);
 }
