@@ -297,7 +297,7 @@
       g.fillRect(Math.min(p.dragFrom, p.dragTo), box.t, Math.abs(p.dragTo - p.dragFrom), box.b - box.t);
     }
     g.restore();
-    this.legend(g, p, box);
+    this.legend(g, p, box, lines, X, Y);
   };
 
   function path(g, pts, X, Y, colour, width, alpha) {
@@ -363,13 +363,34 @@
     });
   };
 
-  Chart.prototype.legend = function (g, p, box) {
+  /** The legend, in the corner of the plot that covers the fewest drawn points. */
+  Chart.prototype.legend = function (g, p, box, lines, X, Y) {
     var shown = p.series.filter(function (s) { return s.on; });
+    if (!shown.length) return;
     g.font = '11px sans-serif'; g.textAlign = 'left'; g.textBaseline = 'middle';
     var w = 0;
     shown.forEach(function (s) { w = Math.max(w, g.measureText(s.label).width); });
-    var x = box.r - w - 34, y = box.t + 6;
-    g.fillStyle = 'rgba(255,255,255,0.85)'; g.fillRect(x, y, w + 28, shown.length * 15 + 6);
+    var bw = w + 28, bh = shown.length * 15 + 6;
+    var corners = [[box.r - bw - 6, box.t + 6], [box.l + 6, box.t + 6],
+      [box.r - bw - 6, box.b - bh - 6], [box.l + 6, box.b - bh - 6]];
+    var cost = corners.map(function () { return 0; });
+    lines.forEach(function (l) {
+      [l.raw, l.smooth].forEach(function (pts) {
+        if (!pts) return;
+        for (var i = 0; i < pts.length; i += 2) {
+          if (isNaN(pts[i])) continue;
+          var px = X(pts[i]), py = Y(pts[i + 1]);
+          corners.forEach(function (c, k) {
+            if (px >= c[0] && px <= c[0] + bw && py >= c[1] && py <= c[1] + bh) cost[k]++;
+          });
+        }
+      });
+    });
+    var best = 0;
+    cost.forEach(function (v, k) { if (v < cost[best]) best = k; });
+    var x = corners[best][0], y = corners[best][1];
+    p.legendBox = { x: x, y: y, w: bw, h: bh };
+    g.fillStyle = 'rgba(255,255,255,0.85)'; g.fillRect(x, y, bw, bh);
     shown.forEach(function (s, i) {
       var cy = y + 10 + 15 * i;
       g.fillStyle = s.colour; g.fillRect(x + 4, cy - 1, 14, 3);
