@@ -31,6 +31,7 @@ mod quantity;
 mod ranges;
 mod single;
 mod smooth;
+mod ticks;
 
 use crate::analysis::multi_run::{Curve, MultiRun};
 use crate::control::StopReason;

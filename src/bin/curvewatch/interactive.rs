@@ -161,7 +161,7 @@ pub fn block(id: &str, title: &str, history: &History, diagnoses: &[Diagnosis]) 
     // Inside a script element only `</` could end it early.
     let json = json.replace("</", "<\\/");
     format!(
-        "<div class=\"cw-chart\" data-src=\"cw-data-{id}\"></div>\n\
+        "<div class=\"cw-chart\" id=\"chart-{id}\" data-src=\"cw-data-{id}\"></div>\n\
          <script type=\"application/json\" id=\"cw-data-{id}\">{json}</script>\n"
     )
 }

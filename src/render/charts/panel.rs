@@ -17,6 +17,7 @@ use super::legend::Legend;
 use super::log_axis::LogAxis;
 use super::place::{legend_box, Placer, Rect};
 use super::ranges::{has_positive, padded_x, padded_y, x_extent, y_extent};
+use super::ticks::{tick, tick_at};
 use super::{palette, PanelFrame, RenderError};
 use crate::render::decimate::Decimated;
 use crate::render::font::FONT_FAMILY;
@@ -162,47 +163,6 @@ pub(crate) fn rgb(c: (u8, u8, u8)) -> RGBColor {
 
 pub(crate) fn draw_err(e: impl std::fmt::Display) -> RenderError {
     RenderError::Draw(e.to_string())
-}
-
-/// Compact tick labels: `1.5M`, `200k`, `0.25`, `1e-4`.
-pub(crate) fn tick(v: &f64) -> String {
-    tick_at(*v, 0.0)
-}
-
-/// A tick label for `v` on an axis whose ticks are `step` apart (0: unknown): enough digits that
-/// neighbouring ticks read differently (`1.02e-5`, `1.04e-5` rather than `1e-5` twice).
-pub(crate) fn tick_at(v: f64, step: f64) -> String {
-    let a = v.abs();
-    let trim = |s: String| {
-        if s.contains('.') {
-            s.trim_end_matches('0').trim_end_matches('.').to_owned()
-        } else {
-            s
-        }
-    };
-    // Decimals needed so that a difference of `step` shows at `scale`.
-    let decimals = |scale: f64, min: usize| {
-        if step > 0.0 && step.is_finite() {
-            ((scale / step).log10().ceil().max(0.0) as usize).clamp(min, 8)
-        } else {
-            min
-        }
-    };
-    if a >= 1e9 || (a > 0.0 && a < 1e-3) {
-        let mantissa = 10f64.powf(a.log10().floor());
-        let d = decimals(mantissa, 0);
-        let text = format!("{v:.d$e}");
-        match text.split_once('e') {
-            Some((m, e)) => format!("{}e{e}", trim(m.to_owned())),
-            None => text,
-        }
-    } else if a >= 1e6 {
-        trim(format!("{:.*}", decimals(1e6, 2), v / 1e6)) + "M"
-    } else if a >= 1e4 {
-        trim(format!("{:.*}", decimals(1e3, 1), v / 1e3)) + "k"
-    } else {
-        trim(format!("{:.*}", decimals(1.0, 4), v))
-    }
 }
 
 /// A panel ready to draw: axis ranges, the x-to-column mapping and each line's kept points.
@@ -383,27 +343,5 @@ fn frame<DB: DrawingBackend, Y: Ranged<ValueType = f64>>(
         x_range: (xr.start, xr.end),
         y_range: (yr.start, yr.end),
         log_y: log,
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn tick_labels() {
-        let cases = [
-            (0.0, "0", "zero"),
-            (0.25, "0.25", "plain fraction, zeros trimmed"),
-            (3.0, "3", "integer without a dot"),
-            (2500.0, "2500", "below 10k written out"),
-            (200_000.0, "200k", "thousands"),
-            (1_500_000.0, "1.5M", "millions"),
-            (0.0001, "1e-4", "tiny values in exponent form"),
-            (-20_000.0, "-20k", "negative thousands"),
-        ];
-        for (v, want, why) in cases {
-            assert_eq!(tick(&v), want, "{why}");
-        }
     }
 }
