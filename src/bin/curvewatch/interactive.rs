@@ -3,7 +3,10 @@
 //! as JSON into a `<script type="application/json">` block. The page's script (`assets/report.js`,
 //! compiled in) draws them on canvases; it decimates per view, so the data is written whole.
 
+use std::borrow::Cow;
+
 use curvewatch::render::charts::{auto_smoothing, palette, quantity_of};
+use curvewatch::render::decimate::m4_linear;
 use curvewatch::{Diagnosis, DiagnosisKind, History, Series, Split};
 use serde::Serialize;
 
@@ -29,7 +32,7 @@ struct Panel<'a> {
 struct Line<'a> {
     label: String,
     colour: String,
-    x: &'a [u64],
+    x: Cow<'a, [u64]>,
     /// Values as `f32` (7 significant digits are plenty on screen and halve the page); non-finite
     /// values become `null`.
     y: Vec<f32>,
@@ -78,7 +81,7 @@ fn panels(history: &History) -> Vec<Panel<'_>> {
         });
         let panel = &mut out[index];
         let colour = colour(s, &panel.series, name);
-        panel.series.push(line(s, colour));
+        panel.series.push(line(s, colour, MAX_PAGE_POINTS));
     }
     for p in &mut out {
         p.series.sort_by_key(|l| !l.label.starts_with("train"));
@@ -101,14 +104,57 @@ fn colour(s: &Series, before: &[Line<'_>], quantity: &str) -> (u8, u8, u8) {
     }
 }
 
-fn line(s: &Series, colour: (u8, u8, u8)) -> Line<'_> {
-    Line {
-        label: format!("{} {}", s.split().as_str(), s.name()),
-        colour: hex(colour),
-        x: s.steps(),
-        y: s.values().iter().map(|&v| v as f32).collect(),
-        w: auto_smoothing(s.values()),
+/// Series longer than this are written M4-decimated to a quarter as many columns (a 10M-point
+/// series would make a 130 MB page); the page's own per-view decimation does the rest.
+const MAX_PAGE_POINTS: usize = 2_000_000;
+
+fn line(s: &Series, colour: (u8, u8, u8), max_points: usize) -> Line<'_> {
+    let label = format!("{} {}", s.split().as_str(), s.name());
+    let w = auto_smoothing(s.values());
+    if s.len() <= max_points {
+        return Line {
+            label,
+            colour: hex(colour),
+            x: Cow::Borrowed(s.steps()),
+            y: s.values().iter().map(|&v| v as f32).collect(),
+            w,
+        };
     }
+    let (x, y) = overview(s, (max_points / 4).max(1) as u32);
+    Line {
+        label: format!("{label} (M4 of {} points)", s.len()),
+        colour: hex(colour),
+        x: Cow::Owned(x),
+        y,
+        w,
+    }
+}
+
+/// The M4 points of `s` over `columns` columns of its step range (every spike kept), a `null`
+/// after each piece that a non-finite value ended so the page breaks the line there too.
+fn overview(s: &Series, columns: u32) -> (Vec<u64>, Vec<f32>) {
+    let steps = s.steps();
+    let (lo, hi) = steps
+        .iter()
+        .fold((u64::MAX, 0), |(a, b), &x| (a.min(x), b.max(x)));
+    let Ok(d) = m4_linear(steps, s.values(), lo as f64, hi.max(lo + 1) as f64, columns) else {
+        return (
+            steps.to_vec(),
+            s.values().iter().map(|&v| v as f32).collect(),
+        );
+    };
+    let (mut x, mut y) = (Vec::new(), Vec::new());
+    for (k, piece) in d.pieces.iter().enumerate() {
+        for &(px, py) in &d.points[piece.clone()] {
+            x.push(px as u64);
+            y.push(py as f32);
+        }
+        if k + 1 < d.pieces.len() {
+            x.push(x.last().copied().unwrap_or(lo));
+            y.push(f32::NAN);
+        }
+    }
+    (x, y)
 }
 
 /// Where a diagnosis lies: its episode (an open phase runs to the end of the run), else from evidence
@@ -199,6 +245,45 @@ mod tests {
         assert!(
             html.contains("\"start\":2,\"end\":5"),
             "open episode to the end"
+        );
+    }
+
+    #[test]
+    fn long_series_are_written_as_m4_overviews_that_keep_spikes_and_breaks() {
+        let mut h = History::new();
+        let k = h.key(Split::Train, "loss");
+        for step in 0..10_000u64 {
+            let v = match step {
+                4321 => 50.0,
+                7000 => f64::NAN,
+                _ => 1.0 + (step % 7) as f64 / 10.0,
+            };
+            h.record(k, step, 0.0, v);
+        }
+        let s = h.get(Split::Train, "loss").unwrap();
+        let whole = line(s, (0, 0, 0), 10_000);
+        assert_eq!(whole.x.len(), 10_000, "short enough: written whole");
+        let small = line(s, (0, 0, 0), 1000);
+        assert!(small.x.len() <= 4 * 250 + 8, "{} points", small.x.len());
+        assert!(
+            small.label.ends_with("(M4 of 10000 points)"),
+            "{}",
+            small.label
+        );
+        let spike = small
+            .x
+            .iter()
+            .position(|&x| x == 4321)
+            .expect("the spike's step kept");
+        assert_eq!(small.y[spike], 50.0);
+        assert_eq!(
+            small.y.iter().filter(|v| v.is_nan()).count(),
+            1,
+            "one break for the NaN"
+        );
+        assert!(
+            small.x.windows(2).all(|w| w[0] <= w[1]),
+            "steps stay in order"
         );
     }
 }
