@@ -54,7 +54,7 @@ fn text_boxes(svg: &str) -> Vec<TextBox> {
         let close = after.find("</text>").expect("text closes");
         let text = after[tag_end + 1..close].trim().to_owned();
         rest = &after[close..];
-        if tag.contains("transform=") {
+        if tag.contains("transform=") || text.is_empty() {
             continue; // rotated axis descriptions run along the axis, outside every plot
         }
         let num = |n: &str| attr(tag, n).and_then(|v| v.parse::<f64>().ok());
@@ -237,4 +237,40 @@ fn tick_labels_of_a_narrow_range_read_differently() {
     unique.sort();
     unique.dedup();
     assert_eq!(unique.len(), ticks.len(), "distinct: {ticks:?}");
+}
+
+/// No text overlaps on the charts of real logs either, at the default size and a small one.
+#[test]
+fn real_logs_chart_without_overlapping_text() {
+    use curvewatch::import::{import_file, ImportOptions};
+    let logs = [
+        "SiddanthEmani__GPT-2-124M-CUDA__log124M_main.log",
+        "aigoncharov__trainer_state_viz__trainer_state.json",
+        "Jayant-Guru-Shrivastava__ERAV4-Session11-shakespeare-gpt2-124M__logs_train.log",
+        "leopoldmaillard__cnn-landmarks-aflw2000__history.csv",
+        "0Xero7__slm_training__lightning_logs_version_0_metrics.csv",
+    ];
+    for log in logs {
+        let path = format!("{}/tests/data/{log}", env!("CARGO_MANIFEST_DIR"));
+        let imported = import_file(&path, None, &ImportOptions::default()).unwrap();
+        let report = curvewatch::report::analyze(&imported.history).unwrap();
+        let stop = report.summary.stop.as_ref();
+        for (w, hgt) in [(1200, 800), (800, 500)] {
+            let opts = ChartOptions::new().with_size(w, hgt).with_title(log);
+            let svg = learning_curves(
+                &imported.history,
+                &report.diagnoses,
+                stop,
+                &opts,
+                ImageFormat::Svg,
+            )
+            .unwrap();
+            let boxes = text_boxes(&String::from_utf8(svg).unwrap());
+            for (i, a) in boxes.iter().enumerate() {
+                for b in &boxes[i + 1..] {
+                    assert!(!a.overlaps(b), "{log} {w}x{hgt}: {a:?} overlaps {b:?}");
+                }
+            }
+        }
+    }
 }

@@ -306,8 +306,21 @@ where
     let x_step = (prepared.x.1 - prepared.x.0) / (2 * across) as f64;
     let y_step = (prepared.y.1 - prepared.y.0) / (2 * down) as f64;
     let x_tick = move |v: &f64| tick_at(*v, x_step);
-    let y_tick = move |v: &f64| {
+    // No y label in the bottom 8 pixels, where the first x label sits.
+    let (_, rows) = chart.plotting_area().get_pixel_range();
+    let height = f64::from((rows.end - rows.start).max(1));
+    let (y0, y1) = prepared.y;
+    let fraction = move |v: f64| {
         if prepared.log {
+            (v.ln() - y0.ln()) / (y1.ln() - y0.ln())
+        } else {
+            (v - y0) / (y1 - y0)
+        }
+    };
+    let y_tick = move |v: &f64| {
+        if fraction(*v) * height < 8.0 {
+            String::new()
+        } else if prepared.log {
             tick(v)
         } else {
             tick_at(*v, y_step)
