@@ -25,8 +25,8 @@ pub(crate) struct Layout<'a> {
     pub footer: Option<Panel<'a>>,
     /// Written in the middle when there is no panel at all.
     pub empty_message: &'static str,
-    /// A line under the title (what was left out).
-    pub note: Option<String>,
+    /// Panels left out (their quantities), named beside the title.
+    pub hidden: Vec<String>,
 }
 
 fn checked_size(opts: &ChartOptions) -> Result<(u32, u32), RenderError> {
@@ -102,6 +102,44 @@ fn centred(size: u32) -> TextStyle<'static> {
         .pos(Pos::new(HPos::Center, VPos::Center))
 }
 
+/// `not drawn: a, b (+3 more)` right of the title, with as many names as fit between the title and the
+/// right edge (none when even the count does not fit).
+fn hidden_note<DB: DrawingBackend>(
+    area: &DrawingArea<DB, Shift>,
+    hidden: &[String],
+    title: &str,
+) -> Result<(), RenderError> {
+    let (width, _) = area.dim_in_pixel();
+    let title_width = if title.is_empty() {
+        0
+    } else {
+        area.estimate_text_size(title, &centred(22))
+            .map_err(draw_err)?
+            .0
+    };
+    let room = (i64::from(width) - i64::from(title_width)) / 2 - 24;
+    let style = (FONT_FAMILY, 12)
+        .into_font()
+        .color(&rgb(palette::TEXT))
+        .pos(Pos::new(HPos::Right, VPos::Center));
+    let fits = |text: &str| -> Result<bool, RenderError> {
+        let (w, _) = area.estimate_text_size(text, &style).map_err(draw_err)?;
+        Ok(i64::from(w) <= room)
+    };
+    for shown in (0..=hidden.len()).rev() {
+        let more = hidden.len() - shown;
+        let mut text = format!("not drawn: {}", hidden[..shown].join(", "));
+        if more > 0 {
+            text = format!("{text}{}+{more} more", if shown > 0 { ", " } else { "" });
+        }
+        if fits(&text)? {
+            let at = (width as i32 - 8, TITLE_BAND as i32 / 2);
+            return area.draw_text(&text, &style, at).map_err(draw_err);
+        }
+    }
+    Ok(())
+}
+
 /// Columns of the panel grid for `n` panels.
 pub(crate) fn grid_columns(n: usize) -> usize {
     match n {
@@ -125,14 +163,8 @@ fn page<DB: DrawingBackend>(
             .draw_text(opts.title(), &centred(22), at)
             .map_err(draw_err)?;
     }
-    if let Some(note) = &layout.note {
-        let style = (FONT_FAMILY, 12)
-            .into_font()
-            .color(&rgb(palette::TEXT))
-            .pos(Pos::new(HPos::Right, VPos::Bottom));
-        title_area
-            .draw_text(note, &style, (width as i32 - 8, TITLE_BAND as i32 - 2))
-            .map_err(draw_err)?;
+    if !layout.hidden.is_empty() {
+        hidden_note(&title_area, &layout.hidden, opts.title())?;
     }
     if layout.panels.is_empty() && layout.footer.is_none() {
         let at = (width as i32 / 2, (height - TITLE_BAND) as i32 / 2);

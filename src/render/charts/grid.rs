@@ -142,12 +142,11 @@ pub(crate) fn layout<'a>(
             p.marks = annotator.stop_marks(diagnoses, stop);
             p
         });
-    let note = (!hidden.is_empty()).then(|| format!("not drawn: {}", hidden.join(", ")));
     Ok(Layout {
         panels,
         footer,
         empty_message: "no data recorded yet",
-        note,
+        hidden,
     })
 }
 
@@ -293,7 +292,7 @@ mod tests {
         }
         let l = layout(&h, &[], None, &ChartOptions::new()).unwrap();
         assert_eq!(l.panels.len(), MAX_PANELS);
-        assert_eq!(l.note.as_deref(), Some("not drawn: f, g"));
+        assert_eq!(l.hidden, ["f", "g"]);
     }
 
     #[test]

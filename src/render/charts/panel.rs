@@ -9,7 +9,7 @@ use plotters::coord::types::RangedCoordf64;
 use plotters::coord::Shift;
 use plotters::drawing::DrawingArea;
 use plotters::prelude::DrawingBackend;
-use plotters::style::{IntoFont, RGBColor};
+use plotters::style::{IntoFont, RGBColor, TextStyle};
 
 use super::columns::{builder, x_info, Columns, XInfo};
 use super::layers::{self, Labels};
@@ -216,6 +216,49 @@ pub(crate) fn draw<DB: DrawingBackend>(
     }
 }
 
+/// `caption` shortened to fit the panel's width: notes in parentheses cut at their `;`
+/// (`(zoomed; first 5% reaches 11)` → `(zoomed)`), then dropped from the last, then the name cut
+/// with `…`.
+fn fit_caption<DB: DrawingBackend>(
+    area: &DrawingArea<DB, Shift>,
+    caption: &str,
+) -> Result<String, RenderError> {
+    let room = i64::from(area.dim_in_pixel().0) - 12;
+    let font: TextStyle = (FONT_FAMILY, 16).into_font().into();
+    let fits = |t: &str| -> Result<bool, RenderError> {
+        Ok(i64::from(area.estimate_text_size(t, &font).map_err(draw_err)?.0) <= room)
+    };
+    let mut parts = caption.split(" (");
+    let base = parts.next().unwrap_or_default();
+    let notes: Vec<&str> = parts.collect();
+    let short: Vec<String> = notes
+        .iter()
+        .map(|n| match n.split_once(';') {
+            Some((head, _)) => format!("{head})"),
+            None => (*n).to_owned(),
+        })
+        .collect();
+    let mut candidates = vec![caption.to_owned()];
+    candidates.extend((0..=short.len()).rev().map(|k| {
+        let kept: Vec<String> = short[..k].iter().map(|n| format!(" ({n}")).collect();
+        format!("{base}{}", kept.concat())
+    }));
+    for c in &candidates {
+        if fits(c)? {
+            return Ok(c.clone());
+        }
+    }
+    let mut chars: Vec<char> = base.chars().collect();
+    while !chars.is_empty() {
+        chars.pop();
+        let t: String = chars.iter().chain(['…'].iter()).collect();
+        if fits(&t)? {
+            return Ok(t);
+        }
+    }
+    Ok(String::new())
+}
+
 /// Tick counts that leave room for each label: one per ~90 px across, per ~28 px down.
 fn tick_counts<DB: DrawingBackend>(area: &DrawingArea<DB, Shift>) -> (usize, usize) {
     let (w, h) = area.dim_in_pixel();
@@ -237,8 +280,9 @@ where
 {
     let text = rgb(palette::TEXT);
     let (x, log) = (prepared.x, prepared.log);
+    let caption = fit_caption(area, &p.caption)?;
     let mut chart = builder(area)
-        .caption(&p.caption, (FONT_FAMILY, 16).into_font().color(&text))
+        .caption(&caption, (FONT_FAMILY, 16).into_font().color(&text))
         .build_cartesian_2d(x.0..x.1, y)
         .map_err(draw_err)?;
     let (px, py) = chart.plotting_area().get_pixel_range();

@@ -57,7 +57,7 @@ fn one(panel: Panel<'_>) -> Layout<'_> {
         panels: vec![panel],
         footer: None,
         empty_message: "",
-        note: None,
+        hidden: Vec::new(),
     }
 }
 
