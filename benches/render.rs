@@ -1,5 +1,8 @@
 //! Render time of the learning-curve grid as PNG in memory, at 1 thousand, 100 thousand and 10 million
-//! points per training series, and of one 10-million-point series alone (the 200 ms budget).
+//! points per training series, and of one 10-million-point series alone (the 200 ms budget). Default
+//! options: the noisy loss gets its smoothed overlay (weight chosen from its noise) over the faint raw
+//! values, and the grid carries three episodes drawn as shaded spans (a plateau, a spike storm, an
+//! overfitting phase) and a stop.
 //!
 //! Grid history: `train/loss` and `train/lr` with `n` points each, `valid/loss` with `n / 100`; the
 //! loss is noisy with a spike every ~1000 points and a NaN every 1 000 000, so decimation has work to
@@ -9,7 +12,7 @@ use std::hint::black_box;
 
 use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion};
 use curvewatch::render::charts::{learning_curves, ChartOptions, ImageFormat};
-use curvewatch::{History, Split};
+use curvewatch::{Diagnosis, DiagnosisKind, Episode, History, Severity, Split};
 
 /// A noisy, spiky loss value for point `i` (xorshift noise, deterministic).
 fn loss(i: u64, state: &mut u64) -> f64 {
@@ -56,14 +59,38 @@ fn history(n: u64, with_lr_and_valid: bool) -> History {
     h
 }
 
+/// Episodes over the run of `n` steps, drawn as shaded spans, and a point event.
+fn diagnoses(n: u64) -> Vec<Diagnosis> {
+    let span = |kind, metric: &str, a: u64, b: u64| {
+        let mut e = Episode::at(a);
+        e.end_step = b;
+        e.count = 12;
+        e.closed = true;
+        let mut d = Diagnosis::new(kind, Severity::Warning, "bench").with_metric(metric);
+        d.step = b;
+        d.episode = Some(e);
+        d
+    };
+    let mut nan = Diagnosis::new(DiagnosisKind::NonFinite, Severity::Critical, "bench")
+        .with_metric("train/loss");
+    nan.step = n - 1;
+    vec![
+        span(DiagnosisKind::Plateau, "train/loss", n / 2, 3 * n / 4),
+        span(DiagnosisKind::LossSpike, "train/loss", n / 10, n / 5),
+        span(DiagnosisKind::Overfitting, "valid/loss", 3 * n / 5, n),
+        nan,
+    ]
+}
+
 fn grid(c: &mut Criterion) {
     let opts = ChartOptions::new().with_title("render benchmark");
     let mut g = c.benchmark_group("learning_curves_png");
     g.sample_size(10);
     for (label, n) in [("1k", 1_000u64), ("100k", 100_000), ("10M", 10_000_000)] {
         let h = history(n, true);
+        let d = diagnoses(n);
         g.bench_with_input(BenchmarkId::from_parameter(label), &h, |b, h| {
-            b.iter(|| black_box(learning_curves(h, &[], None, &opts, ImageFormat::Png).unwrap()))
+            b.iter(|| black_box(learning_curves(h, &d, None, &opts, ImageFormat::Png).unwrap()))
         });
     }
     g.finish();

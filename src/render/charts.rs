@@ -1,7 +1,9 @@
 //! Learning-curve charts: pure functions from data to a PNG or SVG image, drawn with plotters.
 //!
-//! - [`learning_curves`]: one panel per metric (train and valid together), the learning rate in a small
-//!   panel of its own, annotations from the run's diagnoses and stop reason;
+//! - [`learning_curves`]: one panel per quantity (train, epoch mean, valid and every evaluation set of a
+//!   metric together, at most six), noisy series smoothed over their faint raw values, the learning rate
+//!   as a strip under the loss panel (a caption note when constant), the run's diagnoses as shaded
+//!   episodes and point markers with labels that never overlap;
 //! - [`smoothed_curve`]: one curve raw (faint) and smoothed with the debiased EMA (bold);
 //! - [`multi_run_chart`]: the mean of several runs with its confidence band, and the runs faint;
 //! - [`prediction_chart`]: an observed curve, its extrapolation dashed, and the uncertainty band.
@@ -19,12 +21,17 @@ mod canvas;
 mod columns;
 mod grid;
 mod layers;
+mod legend;
 mod log_axis;
 mod options;
 mod panel;
+mod place;
 mod png;
+mod quantity;
 mod ranges;
 mod single;
+mod smooth;
+mod ticks;
 
 use crate::analysis::multi_run::{Curve, MultiRun};
 use crate::control::StopReason;
@@ -32,7 +39,7 @@ use crate::diagnosis::Diagnosis;
 use crate::history::History;
 use crate::render::font::FontError;
 
-pub use options::{ChartOptions, ImageFormat, XAxis, MAX_SIDE, MIN_HEIGHT, MIN_WIDTH};
+pub use options::{ChartOptions, ImageFormat, Smoothing, XAxis, MAX_SIDE, MIN_HEIGHT, MIN_WIDTH};
 pub use single::PredictionSlices;
 
 /// Colours the charts use, as `(red, green, blue)`; public so pixel tests and legends elsewhere agree.
@@ -51,6 +58,8 @@ pub mod palette {
     pub const BEST: (u8, u8, u8) = (148, 103, 189);
     /// Overfitting and generalisation-gap marks.
     pub const OVERFIT: (u8, u8, u8) = (140, 86, 75);
+    /// Other episodes (a plateau, underfitting, a learning-rate problem).
+    pub const EPISODE: (u8, u8, u8) = (110, 110, 110);
     /// Loss and gradient-norm spikes.
     pub const SPIKE: (u8, u8, u8) = (227, 119, 194);
     /// NaN and infinite values.
@@ -76,8 +85,35 @@ pub mod palette {
 
     /// Amount of colour in raw curves drawn under a smoothed one.
     pub const RAW_AMOUNT: f64 = 0.35;
+    /// Amount of colour in the shaded span of an episode.
+    pub const SPAN_AMOUNT: f64 = 0.14;
     /// Amount of colour in confidence and uncertainty bands.
     pub const BAND_AMOUNT: f64 = 0.25;
+}
+
+/// The quantity a metric measures, which names the panel it is drawn on: `loss` for `loss`,
+/// `epoch_loss`, `g0/loss` and `eval_g0_loss`; `grad_norm` for `grad_norm`. Qualifying prefixes
+/// (`eval_`, `epoch_`, `val_`, ...) and evaluation-set names (`g0_`, `g0/`) are dropped.
+///
+/// ```
+/// use curvewatch::render::charts::quantity_of;
+/// assert_eq!(quantity_of("eval_g5_loss"), "loss");
+/// assert_eq!(quantity_of("eval"), "eval");
+/// ```
+pub fn quantity_of(metric: &str) -> &str {
+    quantity::quantity(metric)
+}
+
+/// The EMA weight the learning-curve grid smooths `values` with by default ([`Smoothing::Auto`]):
+/// `None` for a series that is smooth or too short to need a second, smoothed line.
+///
+/// ```
+/// use curvewatch::render::charts::auto_smoothing;
+/// let clean: Vec<f64> = (0..500).map(|i| 1.0 / (1.0 + i as f64)).collect();
+/// assert_eq!(auto_smoothing(&clean), None);
+/// ```
+pub fn auto_smoothing(values: &[f64]) -> Option<f64> {
+    smooth::auto_weight(values)
 }
 
 /// Why a chart could not be drawn.
@@ -189,14 +225,20 @@ impl RgbImage {
 
 /// The learning-curve grid of `history` as PNG or SVG bytes.
 ///
-/// One panel per metric name (registration order; `train/x` and `valid/x` share the panel of `x`, in
-/// the colours [`palette::TRAIN`] and [`palette::VALID`], with a legend), and `train/lr` in a small
-/// panel at the bottom (see [`ChartOptions::with_lr_panel`]). Empty series are skipped; an empty
-/// history gives a chart that says so. Annotations: where training stopped (`stop`, or an
-/// `EarlyStop` diagnosis) as a dashed line labelled `stopped: <rule>`; the best point (evidence
-/// `best_step`, else the minimum of `valid/loss`) on the loss panel; overfitting and generalisation-gap
-/// diagnoses as a triangle at their step and a dashed line at evidence `onset_step` ("overfitting
-/// began"); loss and gradient-norm spikes and non-finite values as markers at their steps.
+/// One panel per quantity ([`quantity_of`]: `loss`, `epoch_loss`, `valid/g0/loss` and
+/// `eval_g5_loss` share the `loss` panel; loss first, then registration order; at most six panels, the
+/// rest named above the grid), each series under its own name in the legend (`train loss`,
+/// `valid g0/loss`): training in [`palette::TRAIN`], the first validation series in
+/// [`palette::VALID`]. Noisy series are drawn faint under their spacing-aware debiased EMA (see
+/// [`Smoothing`]); loss panels may be zoomed on where the run spends its time (see
+/// [`ChartOptions::with_auto_axes`]); a varying `train/lr` is a strip under the loss panel, a constant
+/// one a note in its caption. Empty series are skipped; an empty history gives a chart that says so.
+///
+/// Annotations: where training stopped (`stop`, or an `EarlyStop` diagnosis) as a dashed line
+/// labelled `stopped: <rule>`; the best point (evidence `best_step`, else the minimum of `valid/loss`);
+/// every diagnosis with an extent (its [`Episode`](crate::Episode), or evidence `onset_step`) as a
+/// shaded span with one label; isolated spikes and non-finite values as markers. Labels are placed
+/// without overlapping each other or the legend; those with no room are counted in a `+N more` note.
 ///
 /// Errors for an invalid size or smoothing weight, and when plotters fails.
 ///

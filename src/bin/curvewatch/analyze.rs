@@ -10,6 +10,7 @@ use crate::args::AnalyzeArgs;
 use crate::charts::{self, Stems};
 use crate::error::CliError;
 use crate::html;
+use crate::interactive;
 use crate::json::{AnalyzeJson, PredictionJson};
 use crate::load;
 use crate::metric;
@@ -76,7 +77,9 @@ fn one_file(
     for p in &paths {
         load::note(&format!("wrote {}", p.display()));
     }
-    Ok(Some(html::section(&a.imported, &a.report, &charts)))
+    let title = charts::run_name(&a.imported, &stem);
+    let block = interactive::block(&stem, &title, &a.imported.history, &a.report.diagnoses);
+    Ok(Some(html::section(&a.imported, &a.report, &charts, &block)))
 }
 
 fn analyze_file(path: &Path, args: &AnalyzeArgs) -> Result<Analysis, CliError> {

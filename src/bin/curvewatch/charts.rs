@@ -75,7 +75,7 @@ pub fn analyze_charts(
         stem,
         file: &file,
     };
-    let opts = ChartOptions::new().with_title(file.clone());
+    let opts = ChartOptions::new().with_title(run_name(imported, stem));
     let stop = report.summary.stop.as_ref();
     let (png, mut paths) = out.pair("curves", |format| {
         learning_curves(&imported.history, &report.diagnoses, stop, &opts, format)
@@ -89,6 +89,32 @@ pub fn analyze_charts(
         paths.extend(more);
     }
     Ok((charts, paths))
+}
+
+/// A chart's title: the run's name, i.e. the log's file stem (a `trainer_state.json` or `metrics.csv`
+/// says nothing, so its folder's name comes first: `checkpoint-1000/trainer_state`), never a path.
+pub fn run_name(imported: &Imported, stem: &str) -> String {
+    let source = imported.source_name();
+    let path = Path::new(&source);
+    let file_stem = path
+        .file_stem()
+        .map_or_else(|| stem.to_owned(), |s| s.to_string_lossy().into_owned());
+    let generic = [
+        "trainer_state",
+        "metrics",
+        "log",
+        "history",
+        "train",
+        "training_log",
+    ];
+    let parent = path
+        .parent()
+        .and_then(|p| p.file_name())
+        .map(|p| p.to_string_lossy().into_owned());
+    match parent {
+        Some(dir) if generic.contains(&file_stem.as_str()) => format!("{dir}/{file_stem}"),
+        _ => file_stem,
+    }
 }
 
 /// The prediction chart: the observed series, the fitted curve dashed and its band.
@@ -119,7 +145,9 @@ fn prediction(
     };
     let caption = format!(
         "{}: {} predicted ({} family)",
-        out.file, p.metric, p.prediction.family
+        run_name(imported, out.stem),
+        p.metric,
+        p.prediction.family
     );
     let opts = ChartOptions::new().with_title(caption.clone());
     let (png, paths) = out.pair("prediction", |format| {

@@ -51,6 +51,11 @@ pub fn document(sections: &[String], failures: &[String]) -> String {
     let mut out = String::new();
     out.push_str("<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n");
     out.push_str("<title>curvewatch report</title>\n");
+    let _ = writeln!(
+        out,
+        "<script>{}</script>",
+        crate::interactive::ERRORS_SCRIPT
+    );
     let _ = writeln!(out, "<style>{STYLE}</style>\n</head>\n<body>");
     let _ = writeln!(
         out,
@@ -68,12 +73,19 @@ pub fn document(sections: &[String], failures: &[String]) -> String {
         }
         out.push_str("</ul>\n");
     }
+    let _ = writeln!(out, "<script>{}</script>", crate::interactive::SCRIPT);
     out.push_str("</body>\n</html>\n");
     out
 }
 
-/// One file's section.
-pub fn section(imported: &Imported, report: &RunReport, charts: &[Chart]) -> String {
+/// One file's section; `interactive` is its interactive chart ([`crate::interactive::block`]), drawn
+/// above the static images.
+pub fn section(
+    imported: &Imported,
+    report: &RunReport,
+    charts: &[Chart],
+    interactive: &str,
+) -> String {
     let mut out = String::new();
     let _ = writeln!(
         out,
@@ -87,6 +99,7 @@ pub fn section(imported: &Imported, report: &RunReport, charts: &[Chart]) -> Str
     verdicts(&mut out, report);
     early_stopping(&mut out, report);
     prediction(&mut out, report);
+    out.push_str(interactive);
     for c in charts {
         let _ = writeln!(
             out,

@@ -38,6 +38,7 @@ mod cluster;
 mod compare;
 mod error;
 mod html;
+mod interactive;
 mod json;
 mod load;
 mod metric;

@@ -1,5 +1,6 @@
-//! Annotation marks from a run's diagnoses and stop reason: where it stopped, the best point, where
-//! overfitting began, spikes and non-finite values.
+//! Annotation marks from a run's diagnoses and stop reason: where it stopped and the best point, episodes
+//! (overfitting from its onset, a plateau, a spike storm) as shaded spans, point events (an isolated
+//! spike, a non-finite value) as markers.
 
 use super::options::XAxis;
 use super::palette;
@@ -8,6 +9,19 @@ use crate::control::StopReason;
 use crate::diagnosis::{Diagnosis, DiagnosisKind};
 use crate::event::Split;
 use crate::history::{History, Series};
+
+use super::quantity::quantity;
+
+/// The label of an episode: its kind, and its count when it holds several events (`loss spikes ×12`).
+fn episode_label(d: &Diagnosis) -> String {
+    let count = d.episode.map_or(1, |e| e.count);
+    match d.kind {
+        DiagnosisKind::LossSpike => format!("loss spikes ×{count}"),
+        DiagnosisKind::GradNormSpike => format!("grad-norm spikes ×{count}"),
+        DiagnosisKind::GeneralizationGap => "generalization gap".to_owned(),
+        kind => kind.as_str().replace('_', " "),
+    }
+}
 
 /// Places steps on the chart's x axis and looks values up in the history.
 pub(crate) struct Annotator<'a> {
@@ -132,47 +146,83 @@ impl<'a> Annotator<'a> {
         Some((panel, mark))
     }
 
-    /// The mark(s) one diagnosis puts on its own panel, if that panel is `panel`.
+    /// The mark(s) one diagnosis puts on its own panel, if that panel shows quantity `panel`.
+    ///
+    /// An episode that spans steps (an overfitting phase, a plateau, a spike storm) is a shaded span
+    /// from its start to its end with one label; a point event (a NaN, an isolated spike) is one
+    /// marker. Kinds with nothing to place on a curve (early stop, LR changes) draw nothing here.
     fn diagnosis_marks(&self, d: &Diagnosis, panel: &str, out: &mut Vec<Mark>) {
         let default = match d.kind {
             DiagnosisKind::GradNormSpike => "grad_norm",
             _ => "loss",
         };
         let (split, name) = split_metric(d.metric.as_deref().unwrap_or(default));
-        if name != panel {
+        if quantity(name) != panel {
+            return;
+        }
+        let colour = match d.kind {
+            DiagnosisKind::Overfitting | DiagnosisKind::GeneralizationGap => palette::OVERFIT,
+            DiagnosisKind::LossSpike | DiagnosisKind::GradNormSpike => palette::SPIKE,
+            DiagnosisKind::NonFinite | DiagnosisKind::Divergence => palette::NON_FINITE,
+            DiagnosisKind::EarlyStop | DiagnosisKind::LrChange | DiagnosisKind::NotJudged => return,
+            _ => palette::EPISODE,
+        };
+        let single_spike = matches!(
+            d.kind,
+            DiagnosisKind::LossSpike | DiagnosisKind::GradNormSpike
+        ) && d.episode.is_none_or(|e| e.count <= 1);
+        if let Some((start, end)) = self.extent(d).filter(|_| !single_spike) {
+            let label = episode_label(d);
+            out.push(mark(start, MarkShape::Span(end), colour, &label));
             return;
         }
         let x = self.x(d.step, d.epoch);
         match d.kind {
-            DiagnosisKind::Overfitting => self.overfit_marks(d, x, "overfitting", out),
-            DiagnosisKind::GeneralizationGap => self.overfit_marks(d, x, "generalization gap", out),
             DiagnosisKind::LossSpike | DiagnosisKind::GradNormSpike => {
                 let looked_up = || self.value(split.unwrap_or(Split::Train), name, d.step);
                 let value = d.value.filter(|v| v.is_finite()).or_else(looked_up);
                 let shape = value.map_or(MarkShape::Edge, MarkShape::Point);
-                out.push(mark(x, shape, palette::SPIKE, "spike"));
+                out.push(mark(x, shape, colour, "spike"));
             }
-            DiagnosisKind::NonFinite => {
-                out.push(mark(x, MarkShape::Edge, palette::NON_FINITE, "non-finite"));
+            DiagnosisKind::NonFinite => out.push(mark(x, MarkShape::Edge, colour, "non-finite")),
+            DiagnosisKind::Overfitting => out.push(mark(x, MarkShape::Edge, colour, "overfitting")),
+            DiagnosisKind::GeneralizationGap => {
+                out.push(mark(x, MarkShape::Edge, colour, "generalization gap"));
             }
             _ => {}
         }
     }
 
-    /// A triangle at the diagnosis step and, with evidence `onset_step`, a line where it began.
-    fn overfit_marks(&self, d: &Diagnosis, x: f64, label: &str, out: &mut Vec<Mark>) {
-        out.push(mark(x, MarkShape::Edge, palette::OVERFIT, label));
-        let onset = d
-            .evidence("onset_step")
-            .filter(|s| s.is_finite() && *s >= 0.0);
-        if let Some(onset) = onset {
-            let ox = self.x(onset.round() as u64, d.epoch);
-            let began = mark(ox, MarkShape::VLine, palette::OVERFIT, "overfitting began");
-            out.push(began);
-        }
+    /// The x extent of a diagnosis that covers more than one step: its episode, or (for diagnoses
+    /// written before episodes) from evidence `onset_step` to its step; an open episode runs to the
+    /// end of the history.
+    fn extent(&self, d: &Diagnosis) -> Option<(f64, f64)> {
+        let (start, end) = match d.episode {
+            Some(e) => {
+                let last = self.reference.and_then(|s| s.steps().last().copied());
+                // An open phase (overfitting, a plateau) lasts to the end of the run; a spike storm
+                // ends at its last spike.
+                let spikes = matches!(
+                    d.kind,
+                    DiagnosisKind::LossSpike | DiagnosisKind::GradNormSpike
+                );
+                let end = if e.closed || spikes {
+                    e.end_step
+                } else {
+                    last.unwrap_or(e.end_step).max(e.end_step)
+                };
+                (e.start_step, end)
+            }
+            None => {
+                let onset = d
+                    .evidence("onset_step")
+                    .filter(|s| s.is_finite() && *s >= 0.0)?;
+                (onset.round() as u64, d.step)
+            }
+        };
+        (end > start).then(|| (self.x(start, d.epoch), self.x(end, d.epoch)))
     }
-
-    /// Every mark of the metric panel `panel`.
+    /// Every mark of the panel of quantity `panel`.
     pub(crate) fn marks(
         &self,
         panel: &str,
@@ -181,7 +231,7 @@ impl<'a> Annotator<'a> {
     ) -> Vec<Mark> {
         let mut out = self.stop_marks(diagnoses, stop);
         if let Some((p, m)) = self.best(diagnoses) {
-            if p == panel {
+            if quantity(&p) == panel {
                 out.push(m);
             }
         }
@@ -244,8 +294,8 @@ mod tests {
         let cases: Vec<Case> = vec![
             (
                 overfit,
-                vec![(80.0, "overfitting"), (50.0, "overfitting began")],
-                "marker and onset",
+                vec![(50.0, "overfitting")],
+                "an episode from its onset: one span, one label",
             ),
             (spike, vec![(20.0, "spike")], "spike at its step"),
             (grad, vec![], "grad-norm spikes go to the grad_norm panel"),
@@ -257,6 +307,35 @@ mod tests {
             let got: Vec<(f64, &str)> = out.iter().map(|m| (m.x, m.label.as_str())).collect();
             assert_eq!(got, want, "{why}");
         }
+        let mut out = Vec::new();
+        let overfit = diag(DiagnosisKind::Overfitting, 80).with_evidence("onset_step", 50.0);
+        a.diagnosis_marks(&overfit, "loss", &mut out);
+        assert_eq!(out[0].shape, MarkShape::Span(80.0), "shaded to its step");
+        let mut storm = diag(DiagnosisKind::GradNormSpike, 30);
+        storm.episode = Some(crate::diagnosis::Episode {
+            start_step: 20,
+            end_step: 60,
+            count: 5,
+            peak_step: 40,
+            closed: false,
+        });
+        let mut out = Vec::new();
+        a.diagnosis_marks(&storm, "grad_norm", &mut out);
+        assert_eq!(
+            (out[0].x, out[0].shape, out[0].label.as_str()),
+            (20.0, MarkShape::Span(60.0), "grad-norm spikes ×5"),
+            "a spike storm is a span to its last spike, open or not"
+        );
+        let mut plateau = diag(DiagnosisKind::Plateau, 30).with_metric("train/loss");
+        plateau.episode = Some(crate::diagnosis::Episode::at(30));
+        plateau.episode.as_mut().unwrap().start_step = 20;
+        let mut out = Vec::new();
+        a.diagnosis_marks(&plateau, "loss", &mut out);
+        assert_eq!(
+            out[0].shape,
+            MarkShape::Span(100.0),
+            "an open plateau lasts to the end of the run"
+        );
         let mut out = Vec::new();
         a.diagnosis_marks(&diag(DiagnosisKind::LossSpike, 20), "loss", &mut out);
         assert_eq!(

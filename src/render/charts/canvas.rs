@@ -25,6 +25,8 @@ pub(crate) struct Layout<'a> {
     pub footer: Option<Panel<'a>>,
     /// Written in the middle when there is no panel at all.
     pub empty_message: &'static str,
+    /// Panels left out (their quantities), named beside the title.
+    pub hidden: Vec<String>,
 }
 
 fn checked_size(opts: &ChartOptions) -> Result<(u32, u32), RenderError> {
@@ -100,6 +102,44 @@ fn centred(size: u32) -> TextStyle<'static> {
         .pos(Pos::new(HPos::Center, VPos::Center))
 }
 
+/// `not drawn: a, b (+3 more)` right of the title, with as many names as fit between the title and the
+/// right edge (none when even the count does not fit).
+fn hidden_note<DB: DrawingBackend>(
+    area: &DrawingArea<DB, Shift>,
+    hidden: &[String],
+    title: &str,
+) -> Result<(), RenderError> {
+    let (width, _) = area.dim_in_pixel();
+    let title_width = if title.is_empty() {
+        0
+    } else {
+        area.estimate_text_size(title, &centred(22))
+            .map_err(draw_err)?
+            .0
+    };
+    let room = (i64::from(width) - i64::from(title_width)) / 2 - 24;
+    let style = (FONT_FAMILY, 12)
+        .into_font()
+        .color(&rgb(palette::TEXT))
+        .pos(Pos::new(HPos::Right, VPos::Center));
+    let fits = |text: &str| -> Result<bool, RenderError> {
+        let (w, _) = area.estimate_text_size(text, &style).map_err(draw_err)?;
+        Ok(i64::from(w) <= room)
+    };
+    for shown in (0..=hidden.len()).rev() {
+        let more = hidden.len() - shown;
+        let mut text = format!("not drawn: {}", hidden[..shown].join(", "));
+        if more > 0 {
+            text = format!("{text}{}+{more} more", if shown > 0 { ", " } else { "" });
+        }
+        if fits(&text)? {
+            let at = (width as i32 - 8, TITLE_BAND as i32 / 2);
+            return area.draw_text(&text, &style, at).map_err(draw_err);
+        }
+    }
+    Ok(())
+}
+
 /// Columns of the panel grid for `n` panels.
 pub(crate) fn grid_columns(n: usize) -> usize {
     match n {
@@ -123,45 +163,46 @@ fn page<DB: DrawingBackend>(
             .draw_text(opts.title(), &centred(22), at)
             .map_err(draw_err)?;
     }
+    if !layout.hidden.is_empty() {
+        hidden_note(&title_area, &layout.hidden, opts.title())?;
+    }
     if layout.panels.is_empty() && layout.footer.is_none() {
         let at = (width as i32 / 2, (height - TITLE_BAND) as i32 / 2);
         body.draw_text(layout.empty_message, &centred(18), at)
             .map_err(draw_err)?;
         return Ok(Vec::new());
     }
-    let (grid, footer) = split_body(body, layout);
     let mut frames = Vec::new();
-    if let Some(grid) = grid {
-        let cols = grid_columns(layout.panels.len());
-        let rows = layout.panels.len().div_ceil(cols);
-        for (p, cell) in layout.panels.iter().zip(grid.split_evenly((rows, cols))) {
-            frames.push(panel::draw(&cell, p)?);
+    if layout.panels.is_empty() {
+        if let Some(p) = &layout.footer {
+            frames.push(panel::draw(&body, p)?);
+        }
+        return Ok(frames);
+    }
+    let cols = grid_columns(layout.panels.len());
+    let rows = layout.panels.len().div_ceil(cols);
+    let mut strip = None;
+    for (i, (p, cell)) in layout
+        .panels
+        .iter()
+        .zip(body.split_evenly((rows, cols)))
+        .enumerate()
+    {
+        match (&layout.footer, i) {
+            (Some(_), 0) => {
+                let (_, h) = cell.dim_in_pixel();
+                let strip_height = (h / 3).clamp(90, 150).min(h / 2);
+                let (upper, lower) = cell.split_vertically(h - strip_height);
+                frames.push(panel::draw(&upper, p)?);
+                strip = Some(lower);
+            }
+            _ => frames.push(panel::draw(&cell, p)?),
         }
     }
-    if let (Some(p), Some(area)) = (&layout.footer, footer) {
+    if let (Some(p), Some(area)) = (&layout.footer, strip) {
         frames.push(panel::draw(&area, p)?);
     }
     Ok(frames)
-}
-
-type Area<DB> = DrawingArea<DB, Shift>;
-
-/// The grid's area and the footer's: the footer takes a quarter of the height (90 to 220 px, at most
-/// half), or everything when there is no metric panel.
-fn split_body<DB: DrawingBackend>(
-    body: Area<DB>,
-    layout: &Layout<'_>,
-) -> (Option<Area<DB>>, Option<Area<DB>>) {
-    let (_, body_height) = body.dim_in_pixel();
-    match (&layout.footer, layout.panels.is_empty()) {
-        (Some(_), false) => {
-            let footer_height = (body_height / 4).clamp(90, 220).min(body_height / 2);
-            let (g, f) = body.split_vertically(body_height - footer_height);
-            (Some(g), Some(f))
-        }
-        (Some(_), true) => (None, Some(body)),
-        (None, _) => (Some(body), None),
-    }
 }
 
 #[cfg(test)]

@@ -14,7 +14,7 @@ use plotters::drawing::DrawingArea;
 use plotters::prelude::DrawingBackend;
 
 use super::panel::{draw_err, Line, Xs};
-use super::RenderError;
+use super::{smooth, RenderError};
 use crate::render::decimate::{self, Decimated};
 
 /// Series decimate when they have more than this many points per pixel column of the plot.
@@ -126,12 +126,76 @@ impl Columns {
     ) -> Decimated {
         let n = line.len();
         let m4 = decimate && n > DECIMATE_FACTOR * self.width();
+        if let Some(w) = line.smooth {
+            return self.smoothed_points(line, w, sorted && m4, decimate, log);
+        }
         let ys = &line.ys[..n];
         match line.xs {
             Xs::U64(v) => self.run(n, |i| v[i] as f64, ys, m4 && sorted, m4, log),
             Xs::F32(v) => self.run(n, |i| f64::from(v[i]), ys, m4 && sorted, m4, log),
             Xs::F64(v) => self.run(n, |i| v[i], ys, m4 && sorted, m4, log),
         }
+    }
+
+    /// [`Columns::points`] of the EMA of `line` with `weight`. On the fast path (`fast`: sorted x and
+    /// decimation due) it is computed a block of whole columns at a time into one small buffer and
+    /// decimated block by block, so the smoothed series is never held whole: the same points as
+    /// decimating it whole, since no column straddles two blocks.
+    fn smoothed_points(
+        &self,
+        line: &Line<'_>,
+        weight: f64,
+        fast: bool,
+        decimate: bool,
+        log: bool,
+    ) -> Decimated {
+        let n = line.len();
+        if !fast || !(0.0..1.0).contains(&weight) {
+            let ys = smooth::spaced(&line.xs, &line.ys[..n], weight);
+            let whole = Line::new(line.xs, ys, line.colour);
+            let sorted = fast || x_info(&line.xs, n).sorted;
+            return self.points(&whole, sorted, decimate, log);
+        }
+        let stream = smooth::Stream::new(&line.xs, n, weight);
+        let ys = &line.ys[..n];
+        match line.xs {
+            Xs::U64(v) => self.blocks(n, |i| v[i] as f64, ys, stream, log),
+            Xs::F32(v) => self.blocks(n, |i| f64::from(v[i]), ys, stream, log),
+            Xs::F64(v) => self.blocks(n, |i| v[i], ys, stream, log),
+        }
+    }
+
+    fn blocks(
+        &self,
+        n: usize,
+        x_at: impl Fn(usize) -> f64,
+        ys: &[f64],
+        mut stream: smooth::Stream,
+        log: bool,
+    ) -> Decimated {
+        let keep = |y: f64| !log || y > 0.0;
+        let column = |x: f64| self.column(x);
+        let mut out = Decimated::default();
+        let mut buf: Vec<f64> = Vec::with_capacity(BLOCK);
+        let placed = |y: f64| y.is_finite() && keep(y);
+        let (mut a, mut last) = (0, f64::NAN);
+        while a < n {
+            // A block of at least BLOCK points, extended to the end of its last column.
+            let mut b = (a + BLOCK).min(n);
+            let c = column(x_at(b - 1));
+            while b < n && column(x_at(b)) == c {
+                b += 1;
+            }
+            buf.clear();
+            buf.extend((a..b).map(|i| stream.push(x_at(i), ys[i])));
+            let part = decimate::run_sorted(b - a, |i| x_at(a + i), &buf, column, keep);
+            // The line goes on across the boundary unless a point there breaks it.
+            let joined = placed(last) && placed(buf[0]);
+            last = buf[b - a - 1];
+            append(&mut out, part, a, joined);
+            a = b;
+        }
+        out
     }
 
     fn run(
@@ -151,6 +215,34 @@ impl Columns {
             decimate::run(n, x_at, |i| ys[i], column, keep, m4)
         }
     }
+}
+
+/// Points per block when smoothing and decimating in one pass (a few hundred KB of buffer).
+const BLOCK: usize = 1 << 15;
+
+/// Appends the decimation of a block that starts at input index `offset`; `joined`: its first piece
+/// continues the last piece so far.
+fn append(out: &mut Decimated, part: Decimated, offset: usize, joined: bool) {
+    let base = out.points.len();
+    let mut pieces = part
+        .pieces
+        .into_iter()
+        .map(|r| r.start + base..r.end + base);
+    if let Some(first) = pieces.next() {
+        let open = out.pieces.last().is_some_and(|l| l.end == base);
+        match out.pieces.last_mut() {
+            Some(last) if joined && open && first.start == base => last.end = first.end,
+            _ => out.pieces.push(first),
+        }
+    }
+    out.pieces.extend(pieces);
+    out.points.extend(part.points);
+    out.non_finite
+        .extend(part.non_finite.into_iter().map(|mut p| {
+            p.index += offset;
+            p
+        }));
+    out.skipped += part.skipped;
 }
 
 #[cfg(test)]
@@ -227,5 +319,31 @@ mod tests {
             width,
             "short lines kept"
         );
+    }
+
+    #[test]
+    fn smoothing_block_by_block_gives_the_points_of_the_whole_smoothed_series() {
+        crate::render::font::ensure_registered().unwrap();
+        let n = 200_000usize;
+        let xs: Vec<u64> = (0..n as u64).map(|i| 3 * i).collect();
+        // Noise, a NaN at a block boundary and inside a block, and values below zero (log axis).
+        let mut ys: Vec<f64> = (0..n).map(|i| 0.2 + ((i as f64) * 12.9898).sin()).collect();
+        ys[BLOCK] = f64::NAN;
+        ys[100_003] = f64::NAN;
+        let mut buf = vec![255u8; 700 * 300 * 3];
+        let root = BitMapBackend::with_buffer(&mut buf, (700, 300)).into_drawing_area();
+        let cols = Columns::probe(&root, (0.0, 3.0 * n as f64)).unwrap();
+        for log in [false, true] {
+            let lazy = Line::new(Xs::U64(&xs), &ys[..], palette::TRAIN).smoothed(0.9);
+            let whole_ys = smooth::spaced(&Xs::U64(&xs), &ys, 0.9);
+            let whole = Line::new(Xs::U64(&xs), whole_ys, palette::TRAIN);
+            let got = cols.points(&lazy, true, true, log);
+            assert_eq!(got, cols.points(&whole, true, true, log), "log {log}");
+            assert!(
+                got.pieces.len() >= 3,
+                "NaN breaks the line: {:?}",
+                got.pieces
+            );
+        }
     }
 }

@@ -1,24 +1,39 @@
-//! The learning-curve grid: one panel per metric name, train and valid together, the learning rate in a
-//! footer panel.
-
-use std::borrow::Cow;
+//! The learning-curve grid: one panel per quantity (train, valid and every evaluation set of a metric
+//! together, at most [`MAX_PANELS`]), noisy series smoothed, loss panels zoomed on where the run lives,
+//! the learning rate as a strip under the loss panel (or a note when it is constant).
 
 use super::annotate::Annotator;
 use super::canvas::Layout;
-use super::options::{ChartOptions, XAxis};
+use super::options::{ChartOptions, Smoothing, XAxis};
 use super::palette::{self, faint};
 use super::panel::{Line, Panel, Xs};
-use super::RenderError;
-use crate::analysis::smoothing::debiased_ema;
+use super::quantity::{groups, label};
+use super::ticks::tick;
+use super::{smooth, RenderError};
 use crate::control::StopReason;
 use crate::diagnosis::Diagnosis;
 use crate::event::Split;
 use crate::history::{History, Series};
 
-/// The name of the learning-rate series, drawn in the footer rather than in a metric panel.
+/// The name of the learning-rate series, drawn in a strip under the loss panel rather than in a panel.
 pub(crate) const LR: &str = "lr";
 /// Lines with at most this many points get dots (sparse validation curves).
 const DOTS_UP_TO: usize = 200;
+/// At most this many panels in a chart; the rest are named in a note (the report has them all).
+pub(crate) const MAX_PANELS: usize = 6;
+/// Training series other than the main one of a panel (an epoch mean) are drawn in this colour.
+const TRAIN_EXTRA: (u8, u8, u8) = (16, 52, 110);
+/// Colours of the second and later validation series of a panel (more evaluation sets).
+const MORE_VALID: [(u8, u8, u8); 8] = [
+    (44, 160, 44),
+    (214, 39, 40),
+    (148, 103, 189),
+    (140, 86, 75),
+    (227, 119, 194),
+    (127, 127, 127),
+    (188, 189, 34),
+    (23, 190, 207),
+];
 
 /// Checks a smoothing weight: `[0, 1)` or none.
 pub(crate) fn check_smoothing(weight: Option<f64>) -> Result<Option<f64>, RenderError> {
@@ -28,17 +43,6 @@ pub(crate) fn check_smoothing(weight: Option<f64>) -> Result<Option<f64>, Render
     }
 }
 
-/// Metric names with at least one non-empty series, in registration order, `lr` left out.
-pub(crate) fn metric_names(history: &History) -> Vec<&str> {
-    let mut names: Vec<&str> = Vec::new();
-    for (_, s) in history.iter() {
-        if !s.is_empty() && s.name() != LR && !names.contains(&s.name()) {
-            names.push(s.name());
-        }
-    }
-    names
-}
-
 fn xs_of(series: &Series, axis: XAxis) -> Xs<'_> {
     match axis {
         XAxis::Step => Xs::U64(series.steps()),
@@ -46,30 +50,43 @@ fn xs_of(series: &Series, axis: XAxis) -> Xs<'_> {
     }
 }
 
-fn colour_of(split: Split) -> (u8, u8, u8) {
-    match split {
-        Split::Train => palette::TRAIN,
-        Split::Valid => palette::VALID,
+/// The colour of a series of a panel of quantity `quantity`; `valid_index` counts the validation series
+/// before it.
+fn colour_of(series: &Series, quantity: &str, valid_index: usize) -> (u8, u8, u8) {
+    match series.split() {
+        Split::Train if series.name() == quantity => palette::TRAIN,
+        Split::Train => TRAIN_EXTRA,
+        Split::Valid if valid_index == 0 => palette::VALID,
+        Split::Valid => MORE_VALID[(valid_index - 1) % MORE_VALID.len()],
     }
 }
 
-/// Adds one series to a panel: plain, or raw (faint) plus smoothed (bold).
-fn add_series<'a>(panel: &mut Panel<'a>, series: &'a Series, axis: XAxis, weight: Option<f64>) {
+/// Adds one series to a panel: plain, or raw (faint, no legend entry) under its smoothed curve (bold).
+fn add_series<'a>(
+    panel: &mut Panel<'a>,
+    series: &'a Series,
+    axis: XAxis,
+    smoothing: Smoothing,
+    colour: (u8, u8, u8),
+) {
     let xs = xs_of(series, axis);
-    let colour = colour_of(series.split());
-    let split = series.split().as_str();
-    let few = series.len() <= DOTS_UP_TO;
+    let name = label(series);
+    let weight = match smoothing {
+        Smoothing::Off => None,
+        Smoothing::Weight(w) => Some(w).filter(|_| series.len() >= smooth::MIN_POINTS),
+        Smoothing::Auto => smooth::auto_weight(series.values()),
+    };
     match weight {
         None => {
-            let line = Line::new(xs, series.values(), colour).label(split);
+            let line = Line::new(xs, series.values(), colour).label(name);
+            let few = series.len() <= DOTS_UP_TO;
             panel.lines.push(if few { line.dots() } else { line });
         }
         Some(w) => {
             let raw = Line::new(xs, series.values(), faint(colour, palette::RAW_AMOUNT));
-            panel.lines.push(raw.label(format!("{split} (raw)")));
-            let smooth: Cow<'a, [f64]> = Cow::Owned(debiased_ema(series.values(), w));
-            let line = Line::new(xs, smooth, colour).width(2);
-            panel.lines.push(line.label(format!("{split} (EMA {w})")));
+            panel.lines.push(raw);
+            let line = Line::new(xs, series.values(), colour).width(2).smoothed(w);
+            panel.lines.push(line.label(format!("{name} (EMA {w})")));
         }
     }
 }
@@ -81,38 +98,119 @@ pub(crate) fn layout<'a>(
     stop: Option<&StopReason>,
     opts: &ChartOptions,
 ) -> Result<Layout<'a>, RenderError> {
-    let weight = check_smoothing(opts.smoothing())?;
+    check_smoothing(opts.smoothing())?;
     let axis = opts.x_axis();
     let annotator = Annotator::new(history, axis);
+    let mut groups = groups(history, LR);
+    let hidden: Vec<String> = groups
+        .iter()
+        .skip(MAX_PANELS)
+        .map(|g| g.quantity.clone())
+        .collect();
+    groups.truncate(MAX_PANELS);
+    let lr = history
+        .get(Split::Train, LR)
+        .filter(|s| !s.is_empty() && opts.lr_panel());
+    let constant_lr = lr.and_then(constant);
     let mut panels = Vec::new();
-    for name in metric_names(history) {
-        let mut p = blank(name, opts);
+    for g in &groups {
+        let mut p = blank(&g.quantity, opts);
         p.log_y = opts.log_y();
-        for split in [Split::Train, Split::Valid] {
-            if let Some(s) = history.get(split, name).filter(|s| !s.is_empty()) {
-                add_series(&mut p, s, axis, weight);
-            }
+        let mut valid_index = 0;
+        for s in &g.series {
+            let colour = colour_of(s, &g.quantity, valid_index);
+            valid_index += usize::from(s.split() == Split::Valid);
+            add_series(&mut p, s, axis, opts.smoothing_mode(), colour);
         }
-        p.marks = annotator.marks(name, diagnoses, stop);
+        p.marks = annotator.marks(&g.quantity, diagnoses, stop);
+        if opts.auto_axes() && !opts.log_y() {
+            zoom(&mut p);
+        }
+        if let (Some(v), true) = (constant_lr, panels.is_empty()) {
+            p.caption = format!("{} (constant lr {})", p.caption, tick(&v));
+        }
         panels.push(p);
     }
-    let lr = history.get(Split::Train, LR).filter(|s| !s.is_empty());
-    let footer = lr.filter(|_| opts.lr_panel()).map(|s| {
-        let mut p = blank(LR, opts);
-        p.caption = "learning rate".to_owned();
-        p.lines
-            .push(Line::new(xs_of(s, axis), s.values(), palette::LR));
-        p.marks = annotator.stop_marks(diagnoses, stop);
-        p
-    });
+    let footer = lr
+        .filter(|_| constant_lr.is_none() || panels.is_empty())
+        .map(|s| {
+            let mut p = blank(LR, opts);
+            p.caption = String::new();
+            p.y_desc = "lr".to_owned();
+            p.lines
+                .push(Line::new(xs_of(s, axis), s.values(), palette::LR));
+            p.marks = annotator.stop_marks(diagnoses, stop);
+            p
+        });
     Ok(Layout {
         panels,
         footer,
         empty_message: "no data recorded yet",
+        hidden,
     })
 }
 
-/// An empty panel for metric `name`: caption and y label `name`, x label from the options.
+/// The value of a series whose finite values are all equal (to a relative 1e-9), else `None`.
+fn constant(s: &Series) -> Option<f64> {
+    let mut finite = s.values().iter().copied().filter(|v| v.is_finite());
+    let first = finite.next()?;
+    let tol = first.abs() * 1e-9;
+    finite.all(|v| (v - first).abs() <= tol).then_some(first)
+}
+
+/// Zooms a loss-like panel on the band where the run spends its time after the first 5% of its x range
+/// (the 0.5–99.5% range of every line there), when that band is less than a third of the full range (an
+/// LLM's loss falls from 11 to 4 early, then matters between 3.2 and 4); the caption says what was
+/// clipped.
+fn zoom(p: &mut Panel<'_>) {
+    let lossy = ["loss", "perplexity", "ppl", "norm"]
+        .iter()
+        .any(|q| p.caption.contains(q));
+    if !lossy {
+        return;
+    }
+    // Sampled (at most ~20k points a line, the first always in): a view choice needs no exact pass
+    // over 10 million points.
+    let sample = |l: &Line<'_>| (0..l.len()).step_by((l.len() / 20_000).max(1));
+    let mut all = (f64::INFINITY, f64::NEG_INFINITY);
+    let mut x_range = (f64::INFINITY, f64::NEG_INFINITY);
+    for l in &p.lines {
+        for i in sample(l) {
+            let (x, y) = (l.xs.at(i), l.ys[i]);
+            if y.is_finite() && x.is_finite() {
+                all = (all.0.min(y), all.1.max(y));
+                x_range = (x_range.0.min(x), x_range.1.max(x));
+            }
+        }
+    }
+    if all.1 <= all.0 {
+        return;
+    }
+    let cut = x_range.0 + 0.05 * (x_range.1 - x_range.0);
+    let mut late: Vec<f64> = Vec::new();
+    for l in &p.lines {
+        late.extend(
+            sample(l)
+                .filter(|&i| l.xs.at(i) >= cut && l.ys[i].is_finite())
+                .map(|i| l.ys[i]),
+        );
+    }
+    let (Some(lo), Some(hi)) = (
+        smooth::quantile(&mut late, 0.005),
+        smooth::quantile(&mut late, 0.995),
+    ) else {
+        return;
+    };
+    if hi > lo && 3.0 * (hi - lo) < all.1 - all.0 {
+        p.y_zoom = Some((lo, hi));
+        // Three significant digits: `11`, `15.2`.
+        let scale = 10f64.powf(all.1.abs().log10().floor() - 2.0);
+        let top = tick(&((all.1 / scale).round() * scale));
+        p.caption = format!("{} (zoomed; first 5% reaches {top})", p.caption);
+    }
+}
+
+/// An empty panel for quantity `name`: caption and y label `name`, x label from the options.
 fn blank<'a>(name: &str, opts: &ChartOptions) -> Panel<'a> {
     Panel {
         caption: name.to_owned(),
@@ -126,20 +224,6 @@ fn blank<'a>(name: &str, opts: &ChartOptions) -> Panel<'a> {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn metric_names_skip_lr_and_empty_series_and_merge_splits() {
-        let mut h = History::new();
-        let tl = h.key(Split::Train, "loss");
-        let lr = h.key(Split::Train, "lr");
-        let _empty = h.key(Split::Train, "grad_norm");
-        let vl = h.key(Split::Valid, "loss");
-        let va = h.key(Split::Valid, "acc");
-        for k in [tl, lr, vl, va] {
-            h.record(k, 1, 0.0, 1.0);
-        }
-        assert_eq!(metric_names(&h), vec!["loss", "acc"]);
-    }
 
     #[test]
     fn smoothing_weight_checks() {
@@ -157,38 +241,83 @@ mod tests {
     }
 
     #[test]
-    fn layout_puts_train_and_valid_in_one_panel_and_lr_in_the_footer() {
+    fn layout_puts_train_and_valid_in_one_panel_and_a_varying_lr_in_a_strip() {
         let mut h = History::new();
         let tl = h.key(Split::Train, "loss");
         let vl = h.key(Split::Valid, "loss");
         let lr = h.key(Split::Train, "lr");
-        for step in 1..=10 {
+        for step in 1..=40 {
             h.record(tl, step, 0.0, 1.0);
-            h.record(lr, step, 0.0, 0.1);
+            h.record(lr, step, 0.0, 0.1 * step as f64);
         }
         h.record(vl, 10, 1.0, 1.0);
         let opts = ChartOptions::new().with_smoothing(0.5);
         let l = layout(&h, &[], None, &opts).unwrap();
         assert_eq!(l.panels.len(), 1);
-        let labels: Vec<_> = l.panels[0]
-            .lines
-            .iter()
-            .map(|l| l.label.clone().unwrap())
-            .collect();
+        let labels: Vec<_> = l.panels[0].lines.iter().map(|l| l.label.clone()).collect();
         assert_eq!(
             labels,
             [
-                "train (raw)",
-                "train (EMA 0.5)",
-                "valid (raw)",
-                "valid (EMA 0.5)"
-            ]
+                None,
+                Some("train loss (EMA 0.5)".to_owned()),
+                Some("valid loss".to_owned())
+            ],
+            "raw faint without an entry, smoothed bold, a one-point series plain"
         );
-        assert_eq!(
-            l.footer.as_ref().map(|f| f.caption.as_str()),
-            Some("learning rate")
-        );
+        assert_eq!(l.footer.as_ref().map(|f| f.y_desc.as_str()), Some("lr"));
         let no_lr = layout(&h, &[], None, &opts.clone().with_lr_panel(false)).unwrap();
         assert!(no_lr.footer.is_none());
+    }
+
+    #[test]
+    fn a_constant_lr_is_a_note_not_a_panel() {
+        let mut h = History::new();
+        let tl = h.key(Split::Train, "loss");
+        let lr = h.key(Split::Train, "lr");
+        for step in 1..=40 {
+            h.record(tl, step, 0.0, 1.0 / (1.0 + step as f64 / 40.0));
+            h.record(lr, step, 0.0, 1e-5);
+        }
+        let l = layout(&h, &[], None, &ChartOptions::new()).unwrap();
+        assert!(l.footer.is_none());
+        assert_eq!(l.panels[0].caption, "loss (constant lr 1e-5)");
+    }
+
+    #[test]
+    fn at_most_six_panels_and_a_note_names_the_rest() {
+        let mut h = History::new();
+        for name in ["loss", "a", "b", "c", "d", "e", "f", "g"] {
+            let k = h.key(Split::Train, name);
+            h.record(k, 1, 0.0, 1.0);
+        }
+        let l = layout(&h, &[], None, &ChartOptions::new()).unwrap();
+        assert_eq!(l.panels.len(), MAX_PANELS);
+        assert_eq!(l.hidden, ["f", "g"]);
+    }
+
+    #[test]
+    fn an_llm_loss_is_zoomed_on_where_it_lives() {
+        let mut h = History::new();
+        let tl = h.key(Split::Train, "loss");
+        // 11 at the start, down to 3.2..4 after the first 5%.
+        for step in 0..1000u64 {
+            let t = step as f64;
+            h.record(
+                tl,
+                step,
+                0.0,
+                3.2 + 7.8 * (-t / 15.0).exp() + 0.8 * (-t / 400.0).exp(),
+            );
+        }
+        let l = layout(&h, &[], None, &ChartOptions::new()).unwrap();
+        let (lo, hi) = l.panels[0].y_zoom.expect("zoomed");
+        assert!(lo > 3.2 && lo < 3.4 && hi > 3.7 && hi < 4.1, "{lo} {hi}");
+        assert!(
+            l.panels[0].caption.contains("first 5% reaches 11"),
+            "{}",
+            l.panels[0].caption
+        );
+        let off = ChartOptions::new().with_auto_axes(false);
+        assert_eq!(layout(&h, &[], None, &off).unwrap().panels[0].y_zoom, None);
     }
 }

@@ -18,24 +18,32 @@ use plotters::style::{Color, IntoFont, ShapeStyle, TextStyle};
 
 use super::columns::Columns;
 use super::panel::{draw_err, rgb, Band, Line, Mark, MarkShape, Xs};
+use super::place::{Placer, Rect};
 use super::{palette, RenderError};
 use crate::render::decimate::{Decimated, NonFiniteKind, NonFinitePoint};
 use crate::render::font::FONT_FAMILY;
 
 type Chart<'c, 'a, DB, Y> = &'c mut ChartContext<'a, DB, Cartesian2d<RangedCoordf64, Y>>;
 
+/// More point marks than this with one label are drawn as a rug of small triangles on the bottom edge.
+const MAX_RINGS: usize = 8;
 /// Lines with at most this many points get a dot at each point when they ask for dots.
 const MAX_DOTS: usize = 200;
 
-/// Which labels a panel has drawn already (each is written once), and how many vertical-line labels
-/// are stacked at the top.
-#[derive(Default)]
+/// The labels of a panel: each distinct text written once, placed without overlap by a [`Placer`].
 pub(crate) struct Labels {
     seen: Vec<String>,
-    stacked: i32,
+    pub placer: Placer,
 }
 
 impl Labels {
+    pub(crate) fn new(placer: Placer) -> Self {
+        Labels {
+            seen: Vec::new(),
+            placer,
+        }
+    }
+
     fn first(&mut self, label: &str) -> bool {
         if label.is_empty() || self.seen.iter().any(|s| s == label) {
             return false;
@@ -72,14 +80,6 @@ pub(crate) fn line<DB: DrawingBackend, Y: Ranged<ValueType = f64>>(
         } else {
             brushed_path(chart, pts, line.colour, line.width)?;
         }
-    }
-    if let Some(label) = &line.label {
-        let legend = style(line.colour, line.width.max(2));
-        chart
-            .draw_series(std::iter::empty::<Circle<(f64, f64), i32>>())
-            .map_err(draw_err)?
-            .label(label.as_str())
-            .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 18, y)], legend));
     }
     if line.dots && d.points.len() <= MAX_DOTS {
         let dots = d.points.iter().map(|&p| Circle::new(p, 2, st.filled()));
@@ -134,7 +134,6 @@ fn non_finite<DB: DrawingBackend, Y: Ranged<ValueType = f64>>(
 ) -> Result<(), RenderError> {
     let (bottom, top) = (chart.y_range().start, chart.y_range().end);
     let c = rgb(palette::NON_FINITE);
-    let font = (FONT_FAMILY, 12).into_font().color(&c);
     for p in points {
         let (y, dy, name) = match p.kind {
             NonFiniteKind::Nan => (top, 6, "NaN"),
@@ -144,8 +143,7 @@ fn non_finite<DB: DrawingBackend, Y: Ranged<ValueType = f64>>(
         let cross = EmptyElement::at((p.x, y)) + Cross::new((0, dy), 4, c.stroke_width(2));
         chart.draw_series(once(cross)).map_err(draw_err)?;
         if labels.first(name) {
-            let text = EmptyElement::at((p.x, y)) + Text::new(name, (7, dy - 6), font.clone());
-            chart.draw_series(once(text)).map_err(draw_err)?;
+            label(chart, labels, (p.x, y), (false, dy - 6), name, c)?;
         }
     }
     Ok(())
@@ -197,39 +195,53 @@ pub(crate) fn band<DB: DrawingBackend, Y: Ranged<ValueType = f64>>(
                 .map_err(draw_err)?;
         }
     }
-    if let Some(label) = &band.label {
-        chart
-            .draw_series(std::iter::empty::<Circle<(f64, f64), i32>>())
-            .map_err(draw_err)?
-            .label(label.as_str())
-            .legend(move |(x, y)| Rectangle::new([(x, y - 5), (x + 18, y + 5)], fill));
+    Ok(())
+}
+
+/// Shades the span of every episode mark, under the lines.
+pub(crate) fn spans<DB: DrawingBackend, Y: Ranged<ValueType = f64>>(
+    chart: Chart<'_, '_, DB, Y>,
+    marks: &[Mark],
+) -> Result<(), RenderError> {
+    let (bottom, top) = (chart.y_range().start, chart.y_range().end);
+    for m in marks {
+        if let MarkShape::Span(end) = m.shape {
+            let fill = rgb(palette::faint(m.colour, palette::SPAN_AMOUNT)).filled();
+            let r = Rectangle::new([(m.x, top), (end, bottom)], fill);
+            chart.draw_series(once(r)).map_err(draw_err)?;
+        }
     }
     Ok(())
 }
 
-/// Annotation marks with their labels (each distinct label written once per panel, on a light box).
-/// Labels anchored on the right start below the legend, which holds `legend_rows` entries.
+/// Annotation marks with their labels: each distinct label once per panel (with a count when several
+/// marks share it), on a light box, placed without overlap; spans were shaded by [`spans`].
 pub(crate) fn marks<DB: DrawingBackend, Y: Ranged<ValueType = f64>>(
     chart: Chart<'_, '_, DB, Y>,
     marks: &[Mark],
     labels: &mut Labels,
-    legend_rows: usize,
 ) -> Result<(), RenderError> {
     let (x0, x1) = (chart.x_range().start, chart.x_range().end);
     for m in marks {
-        let (y, mut dy) = shape(chart, m)?;
+        let n = marks.iter().filter(|o| o.label == m.label).count();
+        // Many markers of one kind (a noisy run's spikes) become a rug on the bottom edge rather than
+        // rings over the data.
+        let (y, dy) = if n > MAX_RINGS {
+            edge(chart, m, 4)?
+        } else {
+            shape(chart, m)?
+        };
         if !labels.first(&m.label) {
             continue;
         }
-        let right = x1 > x0 && (m.x - x0) / (x1 - x0) > 0.7;
-        if m.shape == MarkShape::VLine {
-            dy += 15 * labels.stacked;
-            labels.stacked += 1;
-            if right && legend_rows > 0 {
-                dy += 14 + 18 * legend_rows as i32;
-            }
-        }
-        label(chart, (m.x, y), (right, dy), &m.label, rgb(m.colour))?;
+        let text = if n > 1 {
+            format!("{} ×{n}", m.label)
+        } else {
+            m.label.clone()
+        };
+        let right =
+            x1 > x0 && (m.x - x0) / (x1 - x0) > 0.7 && !matches!(m.shape, MarkShape::Span(_));
+        label(chart, labels, (m.x, y), (right, dy), &text, rgb(m.colour))?;
     }
     Ok(())
 }
@@ -248,52 +260,108 @@ fn shape<DB: DrawingBackend, Y: Ranged<ValueType = f64>>(
             chart.draw_series(once(path)).map_err(draw_err)?;
             Ok((top, 4))
         }
+        MarkShape::Span(_) => Ok((top, 4)),
         MarkShape::Point(v) if v >= bottom && v <= top => {
-            let ring = Circle::new((m.x, v), 5, c.stroke_width(2));
+            let ring = Circle::new((m.x, v), 4, c.stroke_width(2));
             chart.draw_series(once(ring)).map_err(draw_err)?;
             Ok((v, -20))
         }
-        MarkShape::Edge | MarkShape::Point(_) => {
-            // A point the axis cannot show (a value <= 0 on a log axis) sits on the edge instead.
-            let tri = EmptyElement::at((m.x, bottom)) + TriangleMarker::new((0, -7), 6, c.filled());
-            chart.draw_series(once(tri)).map_err(draw_err)?;
-            Ok((bottom, -30))
-        }
+        // A point the axis cannot show (a value <= 0 on a log axis) sits on the edge instead.
+        MarkShape::Edge | MarkShape::Point(_) => edge(chart, m, 6),
     }
 }
 
-/// Writes `text` next to `at`, `dy` pixels down, left of it when `right`, on a light box.
+/// A triangle of `size` pixels on the bottom edge at the mark's x.
+fn edge<DB: DrawingBackend, Y: Ranged<ValueType = f64>>(
+    chart: Chart<'_, '_, DB, Y>,
+    m: &Mark,
+    size: u32,
+) -> Result<(f64, i32), RenderError> {
+    let bottom = chart.y_range().start;
+    let c = rgb(m.colour);
+    let tri = EmptyElement::at((m.x, bottom))
+        + TriangleMarker::new((0, -(size as i32) - 1), size, c.filled());
+    chart.draw_series(once(tri)).map_err(draw_err)?;
+    Ok((bottom, -30))
+}
+
+/// The font of annotation labels.
+pub(crate) fn label_font(colour: plotters::style::RGBColor) -> TextStyle<'static> {
+    (FONT_FAMILY, 12)
+        .into_font()
+        .color(&colour)
+        .pos(Pos::new(HPos::Left, VPos::Top))
+}
+
+/// Writes `text` next to `at` (`dy` pixels down, left of it when `right`) on a light box, where the
+/// placer finds room; a label with no room is left out and counted.
 fn label<DB: DrawingBackend, Y: Ranged<ValueType = f64>>(
     chart: Chart<'_, '_, DB, Y>,
+    labels: &mut Labels,
     at: (f64, f64),
     (right, dy): (bool, i32),
     text: &str,
     colour: plotters::style::RGBColor,
 ) -> Result<(), RenderError> {
-    let (pos, dx) = if right {
-        (HPos::Right, -5)
-    } else {
-        (HPos::Left, 5)
+    let area = chart.plotting_area();
+    let font = label_font(colour);
+    let (w, h) = area.estimate_text_size(text, &font).map_err(draw_err)?;
+    let (w, h) = (w as i32 + 4, h as i32 + 2);
+    let (ax, ay) = area.map_coordinate(&at);
+    let left = if right { ax - 5 - w } else { ax + 5 };
+    let Some(r) = labels.placer.place(Rect::new(left, ay + dy, w, h), ax) else {
+        return Ok(());
     };
-    let font: TextStyle = (FONT_FAMILY, 12)
-        .into_font()
-        .color(&colour)
-        .pos(Pos::new(pos, VPos::Top));
+    boxed_text(chart, r, text, font)
+}
+
+/// A white box at `r` (absolute pixels) with `text` in it.
+fn boxed_text<DB: DrawingBackend, Y: Ranged<ValueType = f64>>(
+    chart: Chart<'_, '_, DB, Y>,
+    r: Rect,
+    text: &str,
+    font: TextStyle<'static>,
+) -> Result<(), RenderError> {
+    let area = chart.plotting_area();
+    let (bx, by) = area.get_base_pixel();
+    let flat = area.strip_coord_spec();
+    let (l, t, rr, b) = (r.l - bx, r.t - by, r.r - bx, r.b - by);
+    flat.draw(&Rectangle::new([(l, t), (rr, b)], palette_box()))
+        .map_err(draw_err)?;
+    flat.draw(&Text::new(text.to_owned(), (l + 2, t + 1), font))
+        .map_err(draw_err)
+}
+
+/// Writes `+N more` where there is room when some labels were left out.
+pub(crate) fn dropped_count<DB: DrawingBackend, Y: Ranged<ValueType = f64>>(
+    chart: Chart<'_, '_, DB, Y>,
+    labels: &mut Labels,
+) -> Result<(), RenderError> {
+    let n = labels.placer.dropped;
+    if n == 0 {
+        return Ok(());
+    }
+    let text = format!("+{n} more");
+    let font = label_font(rgb(palette::TEXT));
     let (w, h) = chart
         .plotting_area()
-        .estimate_text_size(text, &font)
+        .estimate_text_size(&text, &font)
         .map_err(draw_err)?;
-    let (w, h) = (w as i32, h as i32);
-    let left = if right { dx - w } else { dx };
-    let boxed = Rectangle::new(
-        [(left - 2, dy - 1), (left + w + 2, dy + h + 1)],
-        palette_box(),
-    );
-    let element = EmptyElement::at(at) + boxed + Text::new(text.to_owned(), (dx, dy), font);
-    chart.draw_series(once(element)).map_err(draw_err)?;
+    let (w, h) = (w as i32 + 4, h as i32 + 2);
+    let (xs, ys) = chart.plotting_area().get_pixel_range();
+    let corners = [
+        (xs.start + 4, ys.end - 4 - h),
+        (xs.end - 4 - w, ys.end - 4 - h),
+        (xs.start + 4, ys.start + 4),
+    ];
+    for (x, y) in corners {
+        if let Some(r) = labels.placer.place(Rect::new(x, y, w, h), x) {
+            return boxed_text(chart, r, &text, font);
+        }
+    }
     Ok(())
 }
 
-fn palette_box() -> ShapeStyle {
-    plotters::style::RGBColor(255, 255, 255).mix(0.8).filled()
+pub(crate) fn palette_box() -> ShapeStyle {
+    plotters::style::RGBColor(255, 255, 255).mix(0.85).filled()
 }

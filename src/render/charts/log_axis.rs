@@ -10,7 +10,7 @@ use std::ops::Range;
 use plotters::coord::ranged1d::{KeyPointHint, NoDefaultFormatting, Ranged, ValueFormatter};
 use plotters::coord::types::RangedCoordf64;
 
-use super::panel::tick;
+use super::ticks::tick;
 
 /// Log-scale coordinate over `lo..hi` (both positive and finite; the caller guarantees it).
 #[derive(Clone)]

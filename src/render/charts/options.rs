@@ -46,10 +46,24 @@ impl ImageFormat {
     }
 }
 
+/// How the learning-curve grid smooths its series.
+#[derive(Clone, Copy, Debug, Default, PartialEq)]
+pub enum Smoothing {
+    /// Raw values only.
+    Off,
+    /// A weight chosen per series from its noise (the default): a smooth series is drawn plain, a noisy
+    /// one raw (faint) under its spacing-aware debiased EMA (bold), heavier the noisier it is.
+    #[default]
+    Auto,
+    /// This EMA weight, in `[0, 1)`, on every series with enough points to be noisy.
+    Weight(f64),
+}
+
 /// How a chart is drawn. Build with [`ChartOptions::new`] (or `Default`) and the `with_*` methods.
 ///
-/// Defaults: 1200 × 800 pixels, no title, x axis [`XAxis::Step`], linear y, no smoothing, the learning
-/// rate in its own panel when the history has `train/lr`, decimation on.
+/// Defaults: 1200 × 800 pixels, no title, x axis [`XAxis::Step`], y axes chosen for the data (see
+/// [`ChartOptions::with_auto_axes`]), smoothing chosen per series ([`Smoothing::Auto`]), the learning
+/// rate as a strip under the loss panel when the history has a varying `train/lr`, decimation on.
 ///
 /// ```
 /// use curvewatch::render::charts::{ChartOptions, XAxis};
@@ -69,9 +83,10 @@ pub struct ChartOptions {
     title: String,
     x_axis: XAxis,
     log_y: bool,
-    smoothing: Option<f64>,
+    smoothing: Smoothing,
     lr_panel: bool,
     decimate: bool,
+    auto_axes: bool,
 }
 
 impl Default for ChartOptions {
@@ -82,9 +97,10 @@ impl Default for ChartOptions {
             title: String::new(),
             x_axis: XAxis::Step,
             log_y: false,
-            smoothing: None,
+            smoothing: Smoothing::Auto,
             lr_panel: true,
             decimate: true,
+            auto_axes: true,
         }
     }
 }
@@ -123,21 +139,35 @@ impl ChartOptions {
         self
     }
 
-    /// Draws each curve raw (faint, thin) and smoothed (bold) with TensorBoard's debiased EMA of this
-    /// weight, in `[0, 1)`; checked when drawing.
+    /// Draws each curve raw (faint, thin) and smoothed (bold) with the spacing-aware debiased EMA of
+    /// this weight, in `[0, 1)`; checked when drawing.
     pub fn with_smoothing(mut self, weight: f64) -> Self {
-        self.smoothing = Some(weight);
+        self.smoothing = Smoothing::Weight(weight);
         self
     }
 
-    /// Draws the raw curves only (the default).
+    /// Draws the raw curves only.
     pub fn without_smoothing(mut self) -> Self {
-        self.smoothing = None;
+        self.smoothing = Smoothing::Off;
         self
     }
 
-    /// Whether `train/lr` gets its own small panel under the metric panels (default true). The `lr`
-    /// series never gets a metric panel of its own.
+    /// Chooses the smoothing of each series from its noise (the default; see [`Smoothing::Auto`]).
+    pub fn with_auto_smoothing(mut self) -> Self {
+        self.smoothing = Smoothing::Auto;
+        self
+    }
+
+    /// Whether axes are chosen for the data (default true): a loss panel spanning more than 10x whose
+    /// run after its first 5% lives in a narrow band is zoomed on that band (earlier values are clipped
+    /// at the top edge, and the caption says so); off, every panel spans all its data.
+    pub fn with_auto_axes(mut self, on: bool) -> Self {
+        self.auto_axes = on;
+        self
+    }
+
+    /// Whether a varying `train/lr` gets a thin strip under the loss panel (default true); a constant one
+    /// is a note in the loss panel's caption instead. The `lr` series never gets a metric panel.
     pub fn with_lr_panel(mut self, show: bool) -> Self {
         self.lr_panel = show;
         self
@@ -170,9 +200,22 @@ impl ChartOptions {
         self.log_y
     }
 
-    /// The smoothing weight, if smoothing is on.
+    /// The fixed smoothing weight, if one was set with [`ChartOptions::with_smoothing`].
     pub fn smoothing(&self) -> Option<f64> {
+        match self.smoothing {
+            Smoothing::Weight(w) => Some(w),
+            _ => None,
+        }
+    }
+
+    /// How series are smoothed.
+    pub fn smoothing_mode(&self) -> Smoothing {
         self.smoothing
+    }
+
+    /// Whether axes are chosen for the data.
+    pub fn auto_axes(&self) -> bool {
+        self.auto_axes
     }
 
     /// Whether the learning-rate panel is drawn.

@@ -57,6 +57,7 @@ fn one(panel: Panel<'_>) -> Layout<'_> {
         panels: vec![panel],
         footer: None,
         empty_message: "",
+        hidden: Vec::new(),
     }
 }
 
